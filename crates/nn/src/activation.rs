@@ -1,0 +1,167 @@
+//! Activations: ReLU, PReLU with a learnable slope, identity.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Float, ParamMut, ParamRef};
+
+/// Which activation a hidden layer uses (config form).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ActivationKind {
+    /// `max(0, a)`; derivative 0 at `a = 0` (PyTorch's convention).
+    #[default]
+    Relu,
+    /// `a` if `a > 0`, else `s a` with a learnable slope `s` (initially 0.25, as `nn.PReLU`).
+    Prelu,
+    /// The identity: a layer without it is linear.
+    None,
+}
+
+/// PReLU's learnable slope, one scalar per layer (as PyTorch's `nn.PReLU()` default).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prelu<F> {
+    /// The slope for negative inputs, `[1]`.
+    pub slope: [F; 1],
+    /// Its gradient.
+    pub slope_grad: [F; 1],
+}
+
+impl<F: Float> Default for Prelu<F> {
+    fn default() -> Self {
+        Self {
+            slope: [F::from_f64c(0.25)],
+            slope_grad: [F::zero()],
+        }
+    }
+}
+
+/// An activation with its parameters (only PReLU has one).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Activation<F> {
+    /// See [`ActivationKind::Relu`].
+    Relu,
+    /// See [`ActivationKind::Prelu`].
+    Prelu(Prelu<F>),
+    /// See [`ActivationKind::None`].
+    Identity,
+}
+
+impl<F: Float> Activation<F> {
+    /// A freshly initialised activation of the given kind.
+    pub fn new(kind: ActivationKind) -> Self {
+        match kind {
+            ActivationKind::Relu => Self::Relu,
+            ActivationKind::Prelu => Self::Prelu(Prelu::default()),
+            ActivationKind::None => Self::Identity,
+        }
+    }
+
+    /// Its kind.
+    pub fn kind(&self) -> ActivationKind {
+        match self {
+            Self::Relu => ActivationKind::Relu,
+            Self::Prelu(_) => ActivationKind::Prelu,
+            Self::Identity => ActivationKind::None,
+        }
+    }
+
+    /// `h = act(a)` element-wise.
+    ///
+    /// # Shapes
+    /// `a` and `h` have the same length.
+    pub fn forward(&self, a: &[F], h: &mut [F]) {
+        match self {
+            Self::Relu => {
+                for (hi, ai) in h.iter_mut().zip(a) {
+                    *hi = if *ai > F::zero() { *ai } else { F::zero() };
+                }
+            }
+            Self::Prelu(p) => {
+                let s = p.slope[0];
+                for (hi, ai) in h.iter_mut().zip(a) {
+                    *hi = if *ai > F::zero() { *ai } else { s * *ai };
+                }
+            }
+            Self::Identity => h.copy_from_slice(a),
+        }
+    }
+
+    /// Backward: `da = act'(a) ⊙ dh` (overwritten); PReLU's slope gradient accumulates
+    /// `Σ_{a ≤ 0} a dh`.
+    pub fn backward(&mut self, a: &[F], dh: &[F], da: &mut [F]) {
+        match self {
+            Self::Relu => {
+                for ((d, ai), g) in da.iter_mut().zip(a).zip(dh) {
+                    *d = if *ai > F::zero() { *g } else { F::zero() };
+                }
+            }
+            Self::Prelu(p) => {
+                let s = p.slope[0];
+                let mut ds = F::zero();
+                for ((d, ai), g) in da.iter_mut().zip(a).zip(dh) {
+                    if *ai > F::zero() {
+                        *d = *g;
+                    } else {
+                        *d = s * *g;
+                        ds += *ai * *g;
+                    }
+                }
+                p.slope_grad[0] += ds;
+            }
+            Self::Identity => da.copy_from_slice(dh),
+        }
+    }
+
+    /// The slope (PReLU only), named `{prefix}.weight` with shape `[1]`.
+    pub fn params<'a>(&'a self, prefix: &str, out: &mut Vec<ParamRef<'a, F>>) {
+        if let Self::Prelu(p) = self {
+            out.push(ParamRef {
+                name: format!("{prefix}.weight"),
+                shape: vec![1],
+                value: &p.slope,
+                grad: &p.slope_grad,
+            });
+        }
+    }
+
+    /// Mutable form of [`Activation::params`].
+    pub fn params_mut<'a>(&'a mut self, prefix: &str, out: &mut Vec<ParamMut<'a, F>>) {
+        if let Self::Prelu(p) = self {
+            out.push(ParamMut {
+                name: format!("{prefix}.weight"),
+                shape: vec![1],
+                value: &mut p.slope,
+                grad: &mut p.slope_grad,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prelu_forward_backward_by_hand() {
+        let mut act = Activation::<f64>::new(ActivationKind::Prelu);
+        let a = [2.0, -4.0, 0.0];
+        let mut h = [0.0; 3];
+        act.forward(&a, &mut h);
+        assert_eq!(h, [2.0, -1.0, 0.0]);
+        let mut da = [0.0; 3];
+        act.backward(&a, &[1.0, 1.0, 3.0], &mut da);
+        assert_eq!(da, [1.0, 0.25, 0.75]);
+        let Activation::Prelu(p) = act else {
+            panic!("kind changed")
+        };
+        assert_eq!(p.slope_grad, [-4.0]);
+    }
+
+    #[test]
+    fn relu_has_zero_derivative_at_zero() {
+        let mut act = Activation::<f32>::new(ActivationKind::Relu);
+        let mut da = [9.0; 2];
+        act.backward(&[0.0, 1.0], &[5.0, 5.0], &mut da);
+        assert_eq!(da, [0.0, 5.0]);
+    }
+}

@@ -1,0 +1,51 @@
+//! Dense building blocks for smoe.
+//!
+//! Everything a sparse Mixture-of-Experts model is made of below the level of routing:
+//!
+//! - [`Float`]: the scalar type (f32 for training, f64 for gradient checks);
+//! - [`Linear`]: a batched affine layer `y = x Wᵀ + b` with its exact backward pass, fast for
+//!   both tiny groups of rows and large batches;
+//! - [`Activation`] and [`Prelu`]: ReLU, PReLU (learnable slope) and identity;
+//! - [`ParamRef`]/[`ParamMut`]: named parameter tensors with their gradients, the common currency
+//!   of optimisers and checkpoints;
+//! - [`Init`] and [`stream_rng`]: PyTorch-default and Kaiming initialisation, each component
+//!   drawing from its own seeded stream;
+//! - [`Sgd`], [`Adam`]: optimisers behind the [`Optimizer`] trait;
+//! - [`check_gradient`]: the central-difference gradient checker every crate's tests use.
+//!
+//! # Example
+//! ```
+//! use ndarray::array;
+//! use smoe_nn::{Init, Linear, stream_rng};
+//!
+//! let mut rng = stream_rng(7, "example", 0);
+//! let mut layer = Linear::<f64>::new(3, 2, Init::PytorchUniform, &mut rng).unwrap();
+//! let x = array![[1.0, 2.0, 3.0]];
+//! let y = layer.forward(x.view()).unwrap();
+//! assert_eq!(y.dim(), (1, 2));
+//! let dy = array![[1.0, 0.0]];
+//! let dx = layer.backward(x.view(), dy.view()).unwrap();
+//! assert_eq!(dx.dim(), (1, 3));
+//! ```
+
+mod activation;
+mod error;
+mod float;
+mod gradcheck;
+mod init;
+pub mod kernels;
+mod linear;
+mod optim;
+mod param;
+
+pub use activation::{Activation, ActivationKind, Prelu};
+pub use error::NnError;
+pub use float::Float;
+pub use gradcheck::{GradCheck, central_difference, check_gradient, relative_error};
+pub use init::{Init, SmoeRng, stream_rng, stream_seed};
+pub use linear::Linear;
+pub use optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
+pub use param::{ParamMut, ParamRef, grad_vector, param_vector, set_param_vector, zero_grads};
+
+/// Result type of this crate.
+pub type Result<T> = std::result::Result<T, NnError>;
