@@ -1,1 +1,103 @@
-//! (being written)
+//! Gates for smoe: router logits `z [b, T]` to the selected experts and their weights.
+//!
+//! Every gate selects `S(x)`, the indices of the k largest scores (ties: lower index first),
+//! stored in each row of [`Routing::idx`] in descending score order, and gives each selected
+//! expert a weight. Each gate's backward is exact (see each type's doc for where the gradient
+//! to the router is zero).
+//!
+//! - [`TopKSoftmax`] (default): softmax over the k selected logits (renormalised);
+//! - [`SoftmaxTopK`]: full softmax over T, keep the top k, no renormalisation;
+//! - [`DenseSoftmax`]: k = T, the classical dense mixture;
+//! - [`NoisyTopK`]: Shazeer et al. (2017) learned noise, training only, on a routing-only copy.
+//!
+//! # Example
+//! ```
+//! use ndarray::array;
+//! use smoe_gating::{Gate, TopKSoftmax};
+//!
+//! let gate = TopKSoftmax::new(2, 3).unwrap();
+//! let z = array![[1.0_f64, 3.0, 2.0]];
+//! let x = array![[0.0_f64]];
+//! let r = gate.route(x.view(), z.view(), None).unwrap();
+//! assert_eq!(r.idx.row(0).to_vec(), vec![1, 2]);
+//! let w = r.weight.row(0);
+//! assert!((w[0] - 1.0 / (1.0 + (-1.0_f64).exp())).abs() < 1e-15);
+//! ```
+
+mod config;
+mod dense;
+mod error;
+mod noisy;
+mod routing;
+mod softmax_topk;
+mod topk;
+mod topk_softmax;
+
+pub use config::{GateConfig, build_gate};
+pub use dense::DenseSoftmax;
+pub use error::GatingError;
+pub use noisy::NoisyTopK;
+pub use routing::{GateGrad, Routing};
+pub use softmax_topk::SoftmaxTopK;
+pub use topk::{select_topk, topk_indices};
+pub use topk_softmax::TopKSoftmax;
+
+use ndarray::ArrayView2;
+use smoe_nn::{Float, ParamMut, ParamRef};
+
+/// Result type of this crate.
+pub type Result<T> = std::result::Result<T, GatingError>;
+
+/// A gate: scores to (selected experts, weights), with its exact backward.
+///
+/// `route` and `backward` both receive the router input `x` and logits `z`; a gate recomputes
+/// what it needs, so it holds no per-batch state.
+pub trait Gate<F: Float>: Send + Sync + std::fmt::Debug {
+    /// Experts selected per input, k.
+    fn k(&self) -> usize;
+    /// Number of experts, T.
+    fn num_experts(&self) -> usize;
+    /// Whether `route` uses standard-normal `noise [b, T]` while training.
+    fn uses_noise(&self) -> bool {
+        false
+    }
+    /// Selects and weighs experts. `noise` is `Some` only while training, for gates that
+    /// [`Gate::uses_noise`]; others ignore it.
+    ///
+    /// # Shapes
+    /// `x [b, d]`, `z [b, T]`, `noise [b, T] -> Routing { idx [b, k], weight [b, k] }`.
+    ///
+    /// # Errors
+    /// [`GatingError::ShapeMismatch`] on wrong shapes, [`GatingError::NonFinite`] for a NaN or
+    /// infinite logit.
+    fn route(
+        &self,
+        x: ArrayView2<'_, F>,
+        z: ArrayView2<'_, F>,
+        noise: Option<ArrayView2<'_, F>>,
+    ) -> Result<Routing<F>>;
+    /// Given `dL/dweight [b, k]`, returns `dL/dz [b, T]` (and `dL/dx` for gates that read `x`),
+    /// accumulating the gate's own parameter gradients.
+    ///
+    /// # Errors
+    /// [`GatingError::ShapeMismatch`] on wrong shapes.
+    fn backward(
+        &mut self,
+        x: ArrayView2<'_, F>,
+        z: ArrayView2<'_, F>,
+        routing: &Routing<F>,
+        dweight: ArrayView2<'_, F>,
+    ) -> Result<GateGrad<F>>;
+    /// The gate's own parameters (none for most gates), named `{prefix}.…`.
+    fn params<'a>(&'a self, _prefix: &str, _out: &mut Vec<ParamRef<'a, F>>) {}
+    /// Mutable form of [`Gate::params`].
+    fn params_mut<'a>(&'a mut self, _prefix: &str, _out: &mut Vec<ParamMut<'a, F>>) {}
+    /// A boxed copy.
+    fn boxed_clone(&self) -> Box<dyn Gate<F>>;
+}
+
+impl<F: Float> Clone for Box<dyn Gate<F>> {
+    fn clone(&self) -> Self {
+        self.boxed_clone()
+    }
+}

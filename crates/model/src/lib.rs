@@ -1,1 +1,42 @@
-//! (being written)
+//! The sparse Mixture-of-Experts model: router + gate + experts.
+//!
+//! [`SparseMoe`] computes `f(x) = Σ_{j∈S(x)} w_j(x) h_j(x)` with compute that follows
+//! sparsity: the (row, slot) assignments are counting-sorted by expert into one contiguous
+//! buffer, each expert runs once on its slice, and the weighted outputs are scatter-added
+//! back. [`SparseMoe::backward`] walks the same path in reverse and fills every gradient.
+//!
+//! - [`MoeConfig`]: the whole model as one validated, serde config;
+//! - [`SparseMoe`]: forward, backward, inference, parameters;
+//! - [`Dispatch`]: the counting-sort plan (with optional capacity and drop accounting);
+//! - [`oracle`]: the dense reference path (every expert on every row), a test oracle only;
+//! - [`checkpoint`]: safetensors + JSON config, PyTorch layouts.
+//!
+//! # Example
+//! ```
+//! use ndarray::Array2;
+//! use smoe_model::{MoeConfig, SparseMoe};
+//!
+//! let cfg = MoeConfig { d: 4, experts: 8, k: 2, ..Default::default() };
+//! let mut model = SparseMoe::<f64>::new(&cfg).unwrap();
+//! let x = Array2::from_shape_fn((16, 4), |(i, j)| ((i * 4 + j) as f64).sin());
+//! let out = model.forward(x.view(), false).unwrap();
+//! assert_eq!(out.f.len(), 16);
+//! assert_eq!(out.counts.iter().sum::<usize>(), 32);
+//! let dx = model.backward(ndarray::Array1::ones(16).view()).unwrap();
+//! assert_eq!(dx.dim(), (16, 4));
+//! ```
+
+pub mod checkpoint;
+mod config;
+mod dispatch;
+mod error;
+mod moe;
+pub mod oracle;
+
+pub use config::MoeConfig;
+pub use dispatch::Dispatch;
+pub use error::ModelError;
+pub use moe::{MoeOutput, SparseMoe};
+
+/// Result type of this crate.
+pub type Result<T> = std::result::Result<T, ModelError>;

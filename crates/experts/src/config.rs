@@ -1,0 +1,69 @@
+use serde::{Deserialize, Serialize};
+use smoe_nn::{ActivationKind, Float, Init, stream_rng};
+
+use crate::{Expert, ExpertError, MlpExpert, Result};
+
+/// Shape of the MLP experts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExpertConfig {
+    /// Hidden layers (default 1); 0 makes a linear expert.
+    pub depth: usize,
+    /// Units per hidden layer (default 64); must be ≥ 1 when depth ≥ 1.
+    pub width: usize,
+    /// Hidden activation (default relu).
+    pub activation: ActivationKind,
+    /// Initialisation of every layer (default pytorch_uniform).
+    pub init: Init,
+}
+
+impl Default for ExpertConfig {
+    fn default() -> Self {
+        Self {
+            depth: 1,
+            width: 64,
+            activation: ActivationKind::Relu,
+            init: Init::PytorchUniform,
+        }
+    }
+}
+
+impl ExpertConfig {
+    /// Checks the config.
+    ///
+    /// # Errors
+    /// [`ExpertError::ZeroDim`] for `width = 0` with `depth ≥ 1`.
+    pub fn validate(&self) -> Result<()> {
+        if self.depth > 0 && self.width == 0 {
+            return Err(ExpertError::ZeroDim {
+                what: "hidden width",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Builds `count` MLP experts for inputs of width `d`; expert j draws from the stream
+/// `("expert", j)` of `seed`, so adding an expert never changes another's weights.
+///
+/// # Errors
+/// [`ExpertError::ZeroDim`] if `d`, `count` or the width is 0.
+pub fn build_experts<F: Float>(
+    cfg: &ExpertConfig,
+    d: usize,
+    count: usize,
+    seed: u64,
+) -> Result<Vec<Box<dyn Expert<F>>>> {
+    cfg.validate()?;
+    if count == 0 {
+        return Err(ExpertError::ZeroDim {
+            what: "number of experts",
+        });
+    }
+    (0..count)
+        .map(|j| {
+            let mut rng = stream_rng(seed, "expert", j as u64);
+            MlpExpert::new(d, cfg, &mut rng).map(|e| Box::new(e) as Box<dyn Expert<F>>)
+        })
+        .collect()
+}

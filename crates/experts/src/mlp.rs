@@ -1,0 +1,212 @@
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+use smoe_nn::{Activation, Float, Linear, ParamMut, ParamRef, SmoeRng};
+
+use crate::{Expert, ExpertConfig, ExpertError, Result, Tape};
+
+/// `depth` hidden layers `h_{l+1} = act(h_l W_lᵀ + b_l)`, then `y = h_depth wᵀ + b` (one scalar).
+///
+/// Parameters: `layers.{l}.weight [out, in]`, `layers.{l}.bias [out]` for `l = 0..=depth` (the
+/// last is the output layer), and for PReLU `acts.{l}.weight [1]` for `l < depth`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MlpExpert<F> {
+    /// Hidden layers then the output layer.
+    pub layers: Vec<Linear<F>>,
+    /// One activation per hidden layer.
+    pub acts: Vec<Activation<F>>,
+}
+
+impl<F: Float> MlpExpert<F> {
+    /// A new expert for inputs of width `d`, drawn from `rng`.
+    ///
+    /// # Errors
+    /// [`ExpertError::ZeroDim`] if `d = 0` or `width = 0` with `depth ≥ 1`.
+    pub fn new(d: usize, cfg: &ExpertConfig, rng: &mut SmoeRng) -> Result<Self> {
+        cfg.validate()?;
+        if d == 0 {
+            return Err(ExpertError::ZeroDim {
+                what: "input width",
+            });
+        }
+        let mut layers = Vec::with_capacity(cfg.depth + 1);
+        let mut width_in = d;
+        for _ in 0..cfg.depth {
+            layers.push(Linear::new(width_in, cfg.width, cfg.init, rng)?);
+            width_in = cfg.width;
+        }
+        layers.push(Linear::new(width_in, 1, cfg.init, rng)?);
+        let acts = (0..cfg.depth)
+            .map(|_| Activation::new(cfg.activation))
+            .collect();
+        Ok(Self { layers, acts })
+    }
+
+    /// Hidden layers.
+    pub fn depth(&self) -> usize {
+        self.acts.len()
+    }
+
+    fn check_rows(&self, op: &'static str, x: ArrayView2<'_, F>, n: usize) -> Result<()> {
+        if x.ncols() != self.input_dim() || x.nrows() != n {
+            return Err(ExpertError::ShapeMismatch {
+                op,
+                expected: vec![n, self.input_dim()],
+                got: x.shape().to_vec(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs the hidden stack, pushing `(a_l, h_{l+1})` for each layer when `save` is set;
+    /// returns the last hidden activation (or `None` for depth 0: the input itself).
+    fn hidden(
+        &self,
+        x: ArrayView2<'_, F>,
+        mut save: Option<&mut Vec<Array2<F>>>,
+    ) -> Result<Option<Array2<F>>> {
+        let mut h: Option<Array2<F>> = None;
+        for (layer, act) in self.layers.iter().zip(&self.acts) {
+            let input = h.as_ref().map_or(x, |a| a.view());
+            let a = layer.forward(input)?;
+            let mut next = Array2::zeros(a.dim());
+            act.forward(
+                a.as_slice().unwrap_or(&[]),
+                next.as_slice_mut().unwrap_or(&mut []),
+            );
+            if let Some(s) = save.as_deref_mut() {
+                s.push(a);
+            }
+            h = Some(next.clone());
+            if let Some(s) = save.as_deref_mut() {
+                s.push(next);
+            }
+        }
+        Ok(h)
+    }
+
+    fn output(&self, h: ArrayView2<'_, F>, out: &mut [F]) -> Result<()> {
+        let last = &self.layers[self.layers.len() - 1];
+        let w = last.weight.as_slice().unwrap_or(&[]);
+        let b = last.bias[0];
+        for (o, row) in out.iter_mut().zip(h.rows()) {
+            *o = b + match row.as_slice() {
+                Some(r) => smoe_nn::kernels::dot(w, r),
+                None => row.iter().zip(w).map(|(a, b)| *a * *b).sum(),
+            };
+        }
+        Ok(())
+    }
+}
+
+impl<F: Float> Expert<F> for MlpExpert<F> {
+    fn input_dim(&self) -> usize {
+        self.layers[0].d_in()
+    }
+
+    fn forward(&self, x: ArrayView2<'_, F>, out: &mut [F]) -> Result<Tape<F>> {
+        self.check_rows("MlpExpert::forward", x, out.len())?;
+        let mut saved = Vec::with_capacity(2 * self.depth());
+        let h = self.hidden(x, Some(&mut saved))?;
+        self.output(h.as_ref().map_or(x, |a| a.view()), out)?;
+        Ok(Tape { saved })
+    }
+
+    fn infer(&self, x: ArrayView2<'_, F>, out: &mut [F]) -> Result<()> {
+        self.check_rows("MlpExpert::infer", x, out.len())?;
+        let h = self.hidden(x, None)?;
+        self.output(h.as_ref().map_or(x, |a| a.view()), out)
+    }
+
+    fn backward(
+        &mut self,
+        x: ArrayView2<'_, F>,
+        tape: &Tape<F>,
+        dout: &[F],
+        dx: Option<ArrayViewMut2<'_, F>>,
+    ) -> Result<()> {
+        self.check_rows("MlpExpert::backward", x, dout.len())?;
+        let depth = self.depth();
+        if tape.saved.len() != 2 * depth {
+            return Err(ExpertError::ShapeMismatch {
+                op: "MlpExpert::backward (tape)",
+                expected: vec![2 * depth],
+                got: vec![tape.saved.len()],
+            });
+        }
+        // output layer: y = h w + b, one scalar per row
+        let h_last = if depth == 0 {
+            x
+        } else {
+            tape.saved[2 * depth - 1].view()
+        };
+        let n = dout.len();
+        let width = h_last.ncols();
+        let out_layer = &mut self.layers[depth];
+        let mut dh = Array2::zeros((n, width));
+        {
+            let dw = out_layer.weight_grad.as_slice_mut().unwrap_or(&mut []);
+            let w = out_layer.weight.as_slice().unwrap_or(&[]);
+            let mut db = F::zero();
+            for ((g, row), mut dhr) in dout.iter().zip(h_last.rows()).zip(dh.rows_mut()) {
+                db += *g;
+                for ((dwi, hi), (dhi, wi)) in
+                    dw.iter_mut().zip(row.iter()).zip(dhr.iter_mut().zip(w))
+                {
+                    *dwi += *g * *hi;
+                    *dhi = *g * *wi;
+                }
+            }
+            out_layer.bias_grad[0] += db;
+        }
+        if depth == 0 {
+            if let Some(mut dx) = dx {
+                dx.assign(&dh);
+            }
+            return Ok(());
+        }
+        let mut dx = dx;
+        for l in (0..depth).rev() {
+            let a = &tape.saved[2 * l];
+            let mut da = Array2::zeros(a.dim());
+            self.acts[l].backward(
+                a.as_slice().unwrap_or(&[]),
+                dh.as_slice().unwrap_or(&[]),
+                da.as_slice_mut().unwrap_or(&mut []),
+            );
+            let input = if l == 0 {
+                x
+            } else {
+                tape.saved[2 * l - 1].view()
+            };
+            if l == 0 {
+                self.layers[0].backward_into(input, da.view(), dx.take())?;
+            } else {
+                let mut next = Array2::zeros(input.dim());
+                self.layers[l].backward_into(input, da.view(), Some(next.view_mut()))?;
+                dh = next;
+            }
+        }
+        Ok(())
+    }
+
+    fn params<'a>(&'a self, prefix: &str, out: &mut Vec<ParamRef<'a, F>>) {
+        for (l, layer) in self.layers.iter().enumerate() {
+            layer.params(&format!("{prefix}.layers.{l}"), out);
+        }
+        for (l, act) in self.acts.iter().enumerate() {
+            act.params(&format!("{prefix}.acts.{l}"), out);
+        }
+    }
+
+    fn params_mut<'a>(&'a mut self, prefix: &str, out: &mut Vec<ParamMut<'a, F>>) {
+        for (l, layer) in self.layers.iter_mut().enumerate() {
+            layer.params_mut(&format!("{prefix}.layers.{l}"), out);
+        }
+        for (l, act) in self.acts.iter_mut().enumerate() {
+            act.params_mut(&format!("{prefix}.acts.{l}"), out);
+        }
+    }
+
+    fn boxed_clone(&self) -> Box<dyn Expert<F>> {
+        Box::new(self.clone())
+    }
+}

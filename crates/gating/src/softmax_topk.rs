@@ -1,0 +1,96 @@
+use ndarray::{Array2, ArrayView2};
+use smoe_nn::Float;
+
+use crate::routing::{check_dweight, check_inputs, check_k};
+use crate::{Gate, GateGrad, Result, Routing, select_topk};
+
+/// Shazeer/Switch style: `p = softmax(z)` over all T; `S(x)` = top-k of z; `w_j = p_j` on S,
+/// **not** renormalised (weights sum to less than 1 unless k = T).
+///
+/// Backward: `dz_i = p_i (g̃_i − Σ_{j∈S} p_j g_j)` for every i, with `g̃_i = dL/dw_i` on S and 0
+/// off S, so every logit (selected or not) receives gradient, also at k = 1. The gradient
+/// is zero only where `p` underflows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SoftmaxTopK {
+    k: usize,
+    experts: usize,
+}
+
+impl SoftmaxTopK {
+    /// A gate selecting `k` of `experts`.
+    ///
+    /// # Errors
+    /// [`crate::GatingError::InvalidTopK`] unless `1 ≤ k ≤ experts`.
+    pub fn new(k: usize, experts: usize) -> Result<Self> {
+        check_k(k, experts)?;
+        Ok(Self { k, experts })
+    }
+}
+
+fn softmax_rows<F: Float>(z: ArrayView2<'_, F>) -> Array2<F> {
+    let mut p = z.to_owned();
+    for mut row in p.rows_mut() {
+        let max = row.iter().copied().fold(F::neg_infinity(), F::max);
+        row.mapv_inplace(|v| (v - max).exp());
+        let s: F = row.iter().copied().sum();
+        row.mapv_inplace(|v| v / s);
+    }
+    p
+}
+
+impl<F: Float> Gate<F> for SoftmaxTopK {
+    fn k(&self) -> usize {
+        self.k
+    }
+    fn num_experts(&self) -> usize {
+        self.experts
+    }
+    fn route(
+        &self,
+        x: ArrayView2<'_, F>,
+        z: ArrayView2<'_, F>,
+        _noise: Option<ArrayView2<'_, F>>,
+    ) -> Result<Routing<F>> {
+        check_inputs("SoftmaxTopK::route", x, z, self.experts)?;
+        let idx = select_topk(z, self.k);
+        let p = softmax_rows(z);
+        let weight = Array2::from_shape_fn(idx.dim(), |(r, j)| p[[r, idx[[r, j]]]]);
+        Ok(Routing {
+            idx,
+            weight,
+            noise: None,
+        })
+    }
+    fn backward(
+        &mut self,
+        _x: ArrayView2<'_, F>,
+        z: ArrayView2<'_, F>,
+        routing: &Routing<F>,
+        dweight: ArrayView2<'_, F>,
+    ) -> Result<GateGrad<F>> {
+        check_dweight("SoftmaxTopK::backward", routing, z, dweight)?;
+        let p = softmax_rows(z);
+        let mut dz = Array2::zeros(z.dim());
+        for r in 0..z.nrows() {
+            let mut s = F::zero();
+            for j in 0..self.k {
+                let i = routing.idx[[r, j]];
+                s += p[[r, i]] * dweight[[r, j]];
+            }
+            for i in 0..self.experts {
+                dz[[r, i]] = -p[[r, i]] * s;
+            }
+            for j in 0..self.k {
+                let i = routing.idx[[r, j]];
+                dz[[r, i]] += p[[r, i]] * dweight[[r, j]];
+            }
+        }
+        Ok(GateGrad {
+            dlogits: dz,
+            dx: None,
+        })
+    }
+    fn boxed_clone(&self) -> Box<dyn Gate<F>> {
+        Box::new(*self)
+    }
+}

@@ -1,0 +1,74 @@
+//! Deterministic top-k selection.
+
+use ndarray::{Array2, ArrayView2};
+use smoe_nn::Float;
+
+/// Writes into `out` (length k) the indices of the k largest `scores`, in descending order;
+/// ties go to the lower index. Cost O(T k), which beats sorting for the small k of MoE.
+pub fn topk_indices<F: Float>(scores: &[F], out: &mut [usize]) {
+    let k = out.len();
+    let mut len = 0;
+    for (i, &s) in scores.iter().enumerate() {
+        // position among the current top list: after every entry >= s (earlier index wins ties)
+        let mut pos = len;
+        while pos > 0 && scores[out[pos - 1]] < s {
+            pos -= 1;
+        }
+        if pos >= k {
+            continue;
+        }
+        let end = if len < k { len } else { k - 1 };
+        let mut j = end;
+        while j > pos {
+            out[j] = out[j - 1];
+            j -= 1;
+        }
+        out[pos] = i;
+        if len < k {
+            len += 1;
+        }
+    }
+}
+
+/// Top-k of every row of `scores [b, T]` as `[b, k]`.
+pub fn select_topk<F: Float>(scores: ArrayView2<'_, F>, k: usize) -> Array2<usize> {
+    let mut idx = Array2::zeros((scores.nrows(), k));
+    for (row, mut out) in scores.rows().into_iter().zip(idx.rows_mut()) {
+        let row = row.to_vec();
+        let mut buf = vec![0usize; k];
+        topk_indices(&row, &mut buf);
+        for (o, b) in out.iter_mut().zip(buf) {
+            *o = b;
+        }
+    }
+    idx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn ties_go_to_the_lower_index() {
+        let mut out = [0; 2];
+        topk_indices(&[1.0, 2.0, 2.0, 0.5], &mut out);
+        assert_eq!(out, [1, 2]);
+        topk_indices(&[3.0, 3.0, 3.0], &mut out);
+        assert_eq!(out, [0, 1]);
+    }
+
+    proptest! {
+        #[test]
+        fn matches_a_stable_sort(v in proptest::collection::vec(-3i32..3, 1..20), kk in 1usize..20) {
+            let scores: Vec<f64> = v.iter().map(|&x| x as f64).collect();
+            let k = kk.min(scores.len());
+            let mut order: Vec<usize> = (0..scores.len()).collect();
+            // stable sort by descending score keeps lower indices first on ties
+            order.sort_by(|&a, &b| scores[b].partial_cmp(&scores[a]).unwrap_or(std::cmp::Ordering::Equal));
+            let mut out = vec![0; k];
+            topk_indices(&scores, &mut out);
+            prop_assert_eq!(&out[..], &order[..k]);
+        }
+    }
+}

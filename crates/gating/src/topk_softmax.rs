@@ -1,0 +1,142 @@
+use ndarray::{Array2, ArrayView2};
+use smoe_nn::Float;
+
+use crate::routing::{check_dweight, check_inputs, check_k};
+use crate::{Gate, GateGrad, Result, Routing, select_topk};
+
+/// The canonical gate: `S(x)` = top-k of z; `w_j = exp(z_j) / Σ_{i∈S} exp(z_i)` on S.
+///
+/// Backward: `dz_i = w_i (g_i − Σ_{j∈S} w_j g_j)` for `i ∈ S`, 0 elsewhere, where `g = dL/dw`.
+/// **At k = 1 the weight is identically 1, so the router receives no gradient at all**; the
+/// same holds for any input whose selected logits are all equal shifts of each other only in
+/// the trivial sense that the weights are constant. Use [`crate::SoftmaxTopK`] if the router
+/// must learn at k = 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopKSoftmax {
+    k: usize,
+    experts: usize,
+}
+
+impl TopKSoftmax {
+    /// A gate selecting `k` of `experts`.
+    ///
+    /// # Errors
+    /// [`crate::GatingError::InvalidTopK`] unless `1 ≤ k ≤ experts`.
+    pub fn new(k: usize, experts: usize) -> Result<Self> {
+        check_k(k, experts)?;
+        Ok(Self { k, experts })
+    }
+}
+
+/// Softmax of `scores` restricted to `idx` (max-shifted), written to `w`.
+pub(crate) fn softmax_selected<F: Float>(scores: &[F], idx: &[usize], w: &mut [F]) {
+    let max = idx
+        .iter()
+        .map(|&i| scores[i])
+        .fold(F::neg_infinity(), F::max);
+    let mut sum = F::zero();
+    for (wj, &i) in w.iter_mut().zip(idx) {
+        *wj = (scores[i] - max).exp();
+        sum += *wj;
+    }
+    for wj in w.iter_mut() {
+        *wj /= sum;
+    }
+}
+
+/// Backward of [`softmax_selected`]: adds `w_j (g_j − Σ w g)` to `dscores[idx_j]`.
+pub(crate) fn softmax_selected_backward<F: Float>(
+    w: &[F],
+    g: &[F],
+    idx: &[usize],
+    dscores: &mut [F],
+) {
+    let s: F = w.iter().zip(g).map(|(a, b)| *a * *b).sum();
+    for ((wj, gj), &i) in w.iter().zip(g).zip(idx) {
+        dscores[i] += *wj * (*gj - s);
+    }
+}
+
+/// Routing by top-k of `scores`, weights the selected softmax.
+pub(crate) fn route_topk_softmax<F: Float>(scores: ArrayView2<'_, F>, k: usize) -> Routing<F> {
+    let idx = select_topk(scores, k);
+    let mut weight = Array2::zeros((scores.nrows(), k));
+    for ((s, i), mut w) in scores
+        .rows()
+        .into_iter()
+        .zip(idx.rows())
+        .zip(weight.rows_mut())
+    {
+        let s = s.to_vec();
+        let i = i.to_vec();
+        let mut wv = vec![F::zero(); k];
+        softmax_selected(&s, &i, &mut wv);
+        for (a, b) in w.iter_mut().zip(wv) {
+            *a = b;
+        }
+    }
+    Routing {
+        idx,
+        weight,
+        noise: None,
+    }
+}
+
+/// `dL/dscores [b, T]` of [`route_topk_softmax`].
+pub(crate) fn backward_topk_softmax<F: Float>(
+    routing: &Routing<F>,
+    dweight: ArrayView2<'_, F>,
+    experts: usize,
+) -> Array2<F> {
+    let mut dz = Array2::zeros((routing.batch(), experts));
+    for (((w, g), i), mut d) in routing
+        .weight
+        .rows()
+        .into_iter()
+        .zip(dweight.rows())
+        .zip(routing.idx.rows())
+        .zip(dz.rows_mut())
+    {
+        let (w, g, i) = (w.to_vec(), g.to_vec(), i.to_vec());
+        let mut dv = vec![F::zero(); experts];
+        softmax_selected_backward(&w, &g, &i, &mut dv);
+        for (a, b) in d.iter_mut().zip(dv) {
+            *a = b;
+        }
+    }
+    dz
+}
+
+impl<F: Float> Gate<F> for TopKSoftmax {
+    fn k(&self) -> usize {
+        self.k
+    }
+    fn num_experts(&self) -> usize {
+        self.experts
+    }
+    fn route(
+        &self,
+        x: ArrayView2<'_, F>,
+        z: ArrayView2<'_, F>,
+        _noise: Option<ArrayView2<'_, F>>,
+    ) -> Result<Routing<F>> {
+        check_inputs("TopKSoftmax::route", x, z, self.experts)?;
+        Ok(route_topk_softmax(z, self.k))
+    }
+    fn backward(
+        &mut self,
+        _x: ArrayView2<'_, F>,
+        z: ArrayView2<'_, F>,
+        routing: &Routing<F>,
+        dweight: ArrayView2<'_, F>,
+    ) -> Result<GateGrad<F>> {
+        check_dweight("TopKSoftmax::backward", routing, z, dweight)?;
+        Ok(GateGrad {
+            dlogits: backward_topk_softmax(routing, dweight, self.experts),
+            dx: None,
+        })
+    }
+    fn boxed_clone(&self) -> Box<dyn Gate<F>> {
+        Box::new(*self)
+    }
+}

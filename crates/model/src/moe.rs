@@ -1,0 +1,357 @@
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, s};
+use rand_distr::{Distribution, StandardNormal};
+use smoe_experts::{Expert, Tape, build_experts};
+use smoe_gating::{Gate, Routing, build_gate};
+use smoe_nn::{Float, ParamMut, ParamRef, SmoeRng, stream_rng, zero_grads};
+use smoe_router::{Router, build_router};
+
+use crate::dispatch::DROPPED;
+use crate::{Dispatch, ModelError, MoeConfig, Result};
+
+/// What a forward pass returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MoeOutput<F> {
+    /// The model output `f(x)`, `[b]`; the prediction is its sign.
+    pub f: Array1<F>,
+    /// Router logits `z`, `[b, T]` (for auxiliary losses and routing metrics).
+    pub logits: Array2<F>,
+    /// Selected experts and weights, `[b, k]` each.
+    pub routing: Routing<F>,
+    /// Kept assignments per expert, `[T]` (sums to `b·k − dropped`).
+    pub counts: Vec<usize>,
+    /// Assignments dropped by the capacity limit (0 when dropless).
+    pub dropped: usize,
+}
+
+/// What a training forward pass keeps for backward.
+#[derive(Debug, Clone)]
+struct Cache<F> {
+    x: Array2<F>,
+    logits: Array2<F>,
+    routing: Routing<F>,
+    plan: Dispatch,
+    xs: Array2<F>,
+    ys: Vec<F>,
+    tapes: Vec<Tape<F>>,
+}
+
+/// A top-k sparse Mixture-of-Experts: `f(x) = Σ_{j∈S(x)} w_j(x) h_j(x)`.
+#[derive(Debug, Clone)]
+pub struct SparseMoe<F: Float> {
+    cfg: MoeConfig,
+    /// The router.
+    pub router: Box<dyn Router<F>>,
+    /// The gate.
+    pub gate: Box<dyn Gate<F>>,
+    /// The experts.
+    pub experts: Vec<Box<dyn Expert<F>>>,
+    noise_rng: SmoeRng,
+    cache: Option<Cache<F>>,
+}
+
+impl<F: Float> SparseMoe<F> {
+    /// Builds the model of `cfg`: the router from stream `("router", 0)`, expert j from
+    /// `("expert", j)` and the routing noise from `("noise", 0)` of `cfg.seed`.
+    ///
+    /// # Errors
+    /// As [`MoeConfig::validate`].
+    pub fn new(cfg: &MoeConfig) -> Result<Self> {
+        cfg.validate()?;
+        let router = build_router(&cfg.router, cfg.d, cfg.experts, cfg.seed)?;
+        let gate = build_gate(cfg.gate, cfg.k, cfg.experts, cfg.d)?;
+        let experts = build_experts(&cfg.expert, cfg.d, cfg.experts, cfg.seed)?;
+        Self::from_parts(cfg.clone(), router, gate, experts)
+    }
+
+    /// Assembles a model from user-built parts (`cfg` records what they are).
+    ///
+    /// # Errors
+    /// [`ModelError::ShapeMismatch`] if the parts disagree on d or T, or with `cfg`.
+    pub fn from_parts(
+        cfg: MoeConfig,
+        router: Box<dyn Router<F>>,
+        gate: Box<dyn Gate<F>>,
+        experts: Vec<Box<dyn Expert<F>>>,
+    ) -> Result<Self> {
+        let t = experts.len();
+        let dims_ok = router.num_experts() == t
+            && gate.num_experts() == t
+            && gate.k() == cfg.k
+            && t == cfg.experts
+            && router.input_dim() == cfg.d
+            && experts.iter().all(|e| e.input_dim() == cfg.d);
+        if !dims_ok {
+            return Err(ModelError::ShapeMismatch {
+                op: "SparseMoe::from_parts (d, T, k)",
+                expected: vec![cfg.d, cfg.experts, cfg.k],
+                got: vec![router.input_dim(), router.num_experts(), gate.k()],
+            });
+        }
+        Ok(Self {
+            noise_rng: stream_rng(cfg.seed, "noise", 0),
+            cfg,
+            router,
+            gate,
+            experts,
+            cache: None,
+        })
+    }
+
+    /// The config the model was built from.
+    pub fn config(&self) -> &MoeConfig {
+        &self.cfg
+    }
+
+    /// Training forward pass (keeps what [`SparseMoe::backward`] needs). With `noisy` set and a
+    /// gate that uses noise, fresh standard-normal noise is drawn from the model's noise stream.
+    ///
+    /// # Shapes
+    /// `x [b, d] -> f [b]`.
+    ///
+    /// # Errors
+    /// [`ModelError::ShapeMismatch`] for a wrong width, [`ModelError::NonFiniteInput`] for a
+    /// NaN or infinite value, and gate errors for non-finite logits.
+    pub fn forward(&mut self, x: ArrayView2<'_, F>, noisy: bool) -> Result<MoeOutput<F>> {
+        let noise = if noisy && self.gate.uses_noise() {
+            let t = self.cfg.experts;
+            let rng = &mut self.noise_rng;
+            Some(Array2::from_shape_simple_fn((x.nrows(), t), || {
+                F::from_f64c(StandardNormal.sample(rng))
+            }))
+        } else {
+            None
+        };
+        self.forward_with_noise(x, noise.as_ref().map(|n| n.view()))
+    }
+
+    /// Training forward pass with given noise `[b, T]` (`None`: no noise), for exact replays.
+    ///
+    /// # Errors
+    /// As [`SparseMoe::forward`].
+    pub fn forward_with_noise(
+        &mut self,
+        x: ArrayView2<'_, F>,
+        noise: Option<ArrayView2<'_, F>>,
+    ) -> Result<MoeOutput<F>> {
+        self.cache = None;
+        let (out, cache) = self.run(x, noise, true)?;
+        self.cache = cache;
+        Ok(out)
+    }
+
+    /// Evaluation forward pass: no noise, nothing kept.
+    ///
+    /// # Errors
+    /// As [`SparseMoe::forward`].
+    pub fn infer(&self, x: ArrayView2<'_, F>) -> Result<MoeOutput<F>> {
+        Ok(self.run(x, None, false)?.0)
+    }
+
+    fn check_input(&self, x: ArrayView2<'_, F>) -> Result<()> {
+        if x.ncols() != self.cfg.d {
+            return Err(ModelError::ShapeMismatch {
+                op: "SparseMoe::forward",
+                expected: vec![x.nrows(), self.cfg.d],
+                got: x.shape().to_vec(),
+            });
+        }
+        if let Some(((row, col), _)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            return Err(ModelError::NonFiniteInput { row, col });
+        }
+        Ok(())
+    }
+
+    /// Routing and its dispatch plan, shared by the sparse path and the dense oracle.
+    pub(crate) fn route(
+        &self,
+        x: ArrayView2<'_, F>,
+        noise: Option<ArrayView2<'_, F>>,
+    ) -> Result<(Array2<F>, Routing<F>, Dispatch)> {
+        self.check_input(x)?;
+        let logits = self.router.forward(x)?;
+        let routing = self.gate.route(x, logits.view(), noise)?;
+        let capacity = self
+            .cfg
+            .capacity_factor
+            .map(|cf| Dispatch::capacity(cf, x.nrows(), self.cfg.k, self.cfg.experts));
+        let plan = Dispatch::plan(&routing.idx, self.cfg.experts, capacity);
+        Ok((logits, routing, plan))
+    }
+
+    fn run(
+        &self,
+        x: ArrayView2<'_, F>,
+        noise: Option<ArrayView2<'_, F>>,
+        keep: bool,
+    ) -> Result<(MoeOutput<F>, Option<Cache<F>>)> {
+        let (logits, routing, plan) = self.route(x, noise)?;
+        let d = self.cfg.d;
+        let n = plan.rows.len();
+        let mut xs = Array2::zeros((n, d));
+        for (mut dst, &r) in xs.rows_mut().into_iter().zip(&plan.rows) {
+            dst.assign(&x.row(r));
+        }
+        let mut ys = vec![F::zero(); n];
+        let mut tapes = Vec::with_capacity(if keep { self.experts.len() } else { 0 });
+        for (j, expert) in self.experts.iter().enumerate() {
+            let (a, b) = (plan.offsets[j], plan.offsets[j + 1]);
+            let xj = xs.slice(s![a..b, ..]);
+            if keep {
+                tapes.push(if a == b {
+                    Tape::default()
+                } else {
+                    expert.forward(xj, &mut ys[a..b])?
+                });
+            } else if a < b {
+                expert.infer(xj, &mut ys[a..b])?;
+            }
+        }
+        let mut f = Array1::zeros(x.nrows());
+        for ((fr, pos), w) in f.iter_mut().zip(plan.pos.rows()).zip(routing.weight.rows()) {
+            for (&p, &wj) in pos.iter().zip(w.iter()) {
+                if p != DROPPED {
+                    *fr += wj * ys[p];
+                }
+            }
+        }
+        let out = MoeOutput {
+            f,
+            logits: logits.clone(),
+            routing: routing.clone(),
+            counts: plan.counts(),
+            dropped: plan.dropped,
+        };
+        let cache = keep.then(|| Cache {
+            x: x.to_owned(),
+            logits,
+            routing,
+            plan,
+            xs,
+            ys,
+            tapes,
+        });
+        Ok((out, cache))
+    }
+
+    /// Backward from `dL/df [b]`: accumulates every parameter gradient and returns `dL/dx`.
+    ///
+    /// # Errors
+    /// [`ModelError::NoForward`] without a training forward pass before it;
+    /// [`ModelError::ShapeMismatch`] if `df` has not b entries.
+    pub fn backward(&mut self, df: ArrayView1<'_, F>) -> Result<Array2<F>> {
+        self.backward_with_logit_grad(df, None)
+    }
+
+    /// As [`SparseMoe::backward`], plus an extra gradient `dL/dz [b, T]` on the router logits
+    /// (from auxiliary losses such as load balancing or the z-loss).
+    ///
+    /// # Errors
+    /// As [`SparseMoe::backward`]; [`ModelError::ShapeMismatch`] for a wrong `dlogits` shape.
+    pub fn backward_with_logit_grad(
+        &mut self,
+        df: ArrayView1<'_, F>,
+        dlogits: Option<ArrayView2<'_, F>>,
+    ) -> Result<Array2<F>> {
+        let cache = self.cache.take().ok_or(ModelError::NoForward)?;
+        let b = cache.x.nrows();
+        if df.len() != b {
+            return Err(ModelError::ShapeMismatch {
+                op: "SparseMoe::backward (df)",
+                expected: vec![b],
+                got: vec![df.len()],
+            });
+        }
+        if let Some(dz) = dlogits
+            && dz.dim() != cache.logits.dim()
+        {
+            return Err(ModelError::ShapeMismatch {
+                op: "SparseMoe::backward (dlogits)",
+                expected: cache.logits.shape().to_vec(),
+                got: dz.shape().to_vec(),
+            });
+        }
+        let Cache {
+            x,
+            logits,
+            routing,
+            plan,
+            xs,
+            ys,
+            tapes,
+        } = cache;
+        let n = ys.len();
+        let mut dys = vec![F::zero(); n];
+        let mut dw = Array2::zeros(routing.weight.dim());
+        for r in 0..b {
+            for s in 0..routing.k() {
+                let p = plan.pos[[r, s]];
+                if p != DROPPED {
+                    dys[p] = df[r] * routing.weight[[r, s]];
+                    dw[[r, s]] = df[r] * ys[p];
+                }
+            }
+        }
+        let mut dxs = Array2::zeros((n, self.cfg.d));
+        for (j, (expert, tape)) in self.experts.iter_mut().zip(&tapes).enumerate() {
+            let (a, c) = (plan.offsets[j], plan.offsets[j + 1]);
+            if a < c {
+                expert.backward(
+                    xs.slice(s![a..c, ..]),
+                    tape,
+                    &dys[a..c],
+                    Some(dxs.slice_mut(s![a..c, ..])),
+                )?;
+            }
+        }
+        let mut dx = Array2::zeros(x.dim());
+        for (mut dxr, pos) in dx.rows_mut().into_iter().zip(plan.pos.rows()) {
+            for &p in pos.iter().filter(|&&p| p != DROPPED) {
+                dxr += &dxs.row(p);
+            }
+        }
+        let gg = self
+            .gate
+            .backward(x.view(), logits.view(), &routing, dw.view())?;
+        let mut dz = gg.dlogits;
+        if let Some(extra) = dlogits {
+            dz += &extra;
+        }
+        dx += &self.router.backward(x.view(), dz.view())?;
+        if let Some(gdx) = gg.dx {
+            dx += &gdx;
+        }
+        Ok(dx)
+    }
+
+    /// Every parameter with its gradient: `router.*`, `gate.*`, `experts.{j}.*`.
+    pub fn params(&self) -> Vec<ParamRef<'_, F>> {
+        let mut out = Vec::new();
+        self.router.params("router", &mut out);
+        self.gate.params("gate", &mut out);
+        for (j, e) in self.experts.iter().enumerate() {
+            e.params(&format!("experts.{j}"), &mut out);
+        }
+        out
+    }
+
+    /// Mutable form of [`SparseMoe::params`], same order.
+    pub fn params_mut(&mut self) -> Vec<ParamMut<'_, F>> {
+        let mut out = Vec::new();
+        self.router.params_mut("router", &mut out);
+        self.gate.params_mut("gate", &mut out);
+        for (j, e) in self.experts.iter_mut().enumerate() {
+            e.params_mut(&format!("experts.{j}"), &mut out);
+        }
+        out
+    }
+
+    /// Sets every gradient to zero.
+    pub fn zero_grad(&mut self) {
+        zero_grads(&mut self.params_mut());
+    }
+
+    /// Number of scalar parameters.
+    pub fn num_params(&self) -> usize {
+        self.params().iter().map(|p| p.value.len()).sum()
+    }
+}

@@ -1,0 +1,73 @@
+use serde::{Deserialize, Serialize};
+use smoe_nn::{Float, Init, stream_rng};
+
+use crate::{LinearRouter, MlpRouter, Result, Router, RouterError};
+
+/// Which router to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RouterConfig {
+    /// [`LinearRouter`] (the default).
+    #[default]
+    Linear,
+    /// [`MlpRouter`] with `hidden` ReLU units.
+    Mlp {
+        /// Hidden width (no default: must be given, ≥ 1).
+        hidden: usize,
+    },
+}
+
+impl RouterConfig {
+    /// Checks the config on its own.
+    ///
+    /// # Errors
+    /// [`RouterError::ZeroDim`] for an MLP router with `hidden = 0`.
+    pub fn validate(&self) -> Result<()> {
+        if let RouterConfig::Mlp { hidden: 0 } = self {
+            return Err(RouterError::ZeroDim {
+                what: "hidden width",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Builds the router of `cfg` for inputs of width `d` and `experts` experts, drawing its
+/// initial weights (PyTorch-default uniform) from the stream `("router", 0)` of `seed`.
+///
+/// # Errors
+/// [`RouterError::ZeroDim`] if `d`, `experts` or the hidden width is 0.
+pub fn build_router<F: Float>(
+    cfg: &RouterConfig,
+    d: usize,
+    experts: usize,
+    seed: u64,
+) -> Result<Box<dyn Router<F>>> {
+    cfg.validate()?;
+    if d == 0 {
+        return Err(RouterError::ZeroDim {
+            what: "input width",
+        });
+    }
+    if experts == 0 {
+        return Err(RouterError::ZeroDim {
+            what: "number of experts",
+        });
+    }
+    let mut rng = stream_rng(seed, "router", 0);
+    Ok(match *cfg {
+        RouterConfig::Linear => Box::new(LinearRouter::new(
+            d,
+            experts,
+            Init::PytorchUniform,
+            &mut rng,
+        )?),
+        RouterConfig::Mlp { hidden } => Box::new(MlpRouter::new(
+            d,
+            hidden,
+            experts,
+            Init::PytorchUniform,
+            &mut rng,
+        )?),
+    })
+}
