@@ -1,0 +1,212 @@
+//! Special functions: the log-gamma function and ln C(n, k).
+
+use crate::error::{Result, TheoryError, finite};
+
+/// Lanczos coefficients for g = 7, n = 9 (relative error about 1e-15 on (0.5, 10)).
+const LANCZOS_G: f64 = 7.0;
+const LANCZOS: [f64; 9] = [
+    0.999_999_999_999_809_9,
+    676.520_368_121_885_1,
+    -1_259.139_216_722_402_8,
+    771.323_428_777_653_1,
+    -176.615_029_162_140_6,
+    12.507_343_278_686_905,
+    -0.138_571_095_265_720_12,
+    9.984_369_578_019_572e-6,
+    1.505_632_735_149_311_6e-7,
+];
+
+/// ln sqrt(2 pi).
+const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
+
+/// Natural logarithm of the gamma function, ln |Γ(x)|, for real x.
+///
+/// - x >= 10: Stirling's series with corrections up to x^-9,
+///   `(x - 1/2) ln x - x + ln sqrt(2π) + 1/(12x) - 1/(360x³) + 1/(1260x⁵) - 1/(1680x⁷) + 1/(1188x⁹)`
+///   (truncation error below 2e-14);
+/// - 1/2 <= x < 10: Lanczos' approximation with g = 7 and 9 coefficients;
+/// - x < 1/2: the reflection formula `ln|Γ(x)| = ln(π / |sin(πx)|) - ln|Γ(1 - x)|`.
+///
+/// Absolute error below about 1e-13 for the arguments a binomial coefficient needs.
+///
+/// # Errors
+/// [`TheoryError::NonFinite`] if x is NaN or infinite; [`TheoryError::InvalidParameter`] at the
+/// poles x = 0, -1, -2, ...
+pub fn ln_gamma(x: f64) -> Result<f64> {
+    finite("ln_gamma argument", x)?;
+    if x <= 0.0 && x == x.floor() {
+        return Err(TheoryError::InvalidParameter {
+            name: "ln_gamma argument",
+            value: x,
+            requirement: "not a non-positive integer (a pole of Γ)",
+        });
+    }
+    Ok(ln_gamma_unchecked(x))
+}
+
+/// ln |Γ(x)| for a finite x that is not a pole.
+fn ln_gamma_unchecked(x: f64) -> f64 {
+    if x < 0.5 {
+        let s = (std::f64::consts::PI * x).sin().abs();
+        return (std::f64::consts::PI / s).ln() - ln_gamma_unchecked(1.0 - x);
+    }
+    if x >= 10.0 {
+        let inv = 1.0 / x;
+        let inv2 = inv * inv;
+        let series = inv
+            * (1.0 / 12.0
+                - inv2
+                    * (1.0 / 360.0
+                        - inv2 * (1.0 / 1260.0 - inv2 * (1.0 / 1680.0 - inv2 / 1188.0))));
+        return (x - 0.5) * x.ln() - x + LN_SQRT_2PI + series;
+    }
+    let z = x - 1.0;
+    let mut a = LANCZOS[0];
+    for (i, &c) in LANCZOS.iter().enumerate().skip(1) {
+        a += c / (z + i as f64);
+    }
+    let t = z + LANCZOS_G + 0.5;
+    LN_SQRT_2PI + (z + 0.5) * t.ln() - t + a.ln()
+}
+
+/// ln C(n, k), the log of the binomial coefficient, through the log-gamma function:
+/// `ln C(n,k) = lnΓ(n+1) - lnΓ(k+1) - lnΓ(n-k+1)`; exactly 0 for k = 0 and k = n.
+///
+/// Used for the exact label count C(T, k) of a top-k router (THEORY.md §2.2: "compute ln C(T,k)
+/// exactly with lgamma").
+///
+/// # Errors
+/// [`TheoryError::InvalidBinomial`] if k > n (C(n, k) = 0 has no logarithm).
+pub fn log_binomial(n: u64, k: u64) -> Result<f64> {
+    if k > n {
+        return Err(TheoryError::InvalidBinomial { n, k });
+    }
+    if k == 0 || k == n {
+        return Ok(0.0);
+    }
+    let (n, k) = (n as f64, k as f64);
+    let v =
+        ln_gamma_unchecked(n + 1.0) - ln_gamma_unchecked(k + 1.0) - ln_gamma_unchecked(n - k + 1.0);
+    // Rounding can only push a tiny positive value below zero; C(n, k) >= 1.
+    Ok(v.max(0.0))
+}
+
+/// The upper form `k (1 + ln(n/k))` of ln C(n, k), from C(n,k) <= (e n / k)^k (THEORY.md §1.3).
+///
+/// # Errors
+/// [`TheoryError::InvalidBinomial`] if k > n; [`TheoryError::InvalidTopK`] if k = 0 (the form
+/// is undefined there).
+pub fn log_binomial_upper(n: u64, k: u64) -> Result<f64> {
+    if k > n {
+        return Err(TheoryError::InvalidBinomial { n, k });
+    }
+    if k == 0 {
+        return Err(TheoryError::InvalidTopK {
+            k: 0,
+            experts: n as usize,
+        });
+    }
+    let (n, k) = (n as f64, k as f64);
+    Ok(k * (1.0 + (n / k).ln()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ln_gamma_matches_reference_values() {
+        // Reference: CPython math.lgamma (correctly rounded to ~1 ulp).
+        let cases = [
+            (0.5, 0.572_364_942_924_700_4),
+            (1.0, 0.0),
+            (1.5, -0.120_782_237_635_245_43),
+            (2.0, 0.0),
+            (3.0, std::f64::consts::LN_2),
+            (10.0, 12.801_827_480_081_467),
+            (10.5, 13.940_625_219_403_763),
+            (20.0, 39.339_884_187_199_495),
+            (100.25, 360.284_559_637_764_3),
+        ];
+        for (x, want) in cases {
+            let got = ln_gamma(x).unwrap();
+            assert!((got - want).abs() < 1e-12, "lnΓ({x}) = {got}, want {want}");
+        }
+        // Reflection: Γ(-0.5) = -2 sqrt(pi), so ln|Γ(-0.5)| = ln(2 sqrt(pi)).
+        let want = (2.0 * std::f64::consts::PI.sqrt()).ln();
+        assert!((ln_gamma(-0.5).unwrap() - want).abs() < 1e-12);
+    }
+
+    #[test]
+    fn ln_gamma_rejects_poles_and_nan() {
+        assert!(matches!(
+            ln_gamma(0.0),
+            Err(TheoryError::InvalidParameter { .. })
+        ));
+        assert!(matches!(
+            ln_gamma(-3.0),
+            Err(TheoryError::InvalidParameter { .. })
+        ));
+        assert!(matches!(
+            ln_gamma(f64::NAN),
+            Err(TheoryError::NonFinite { .. })
+        ));
+    }
+
+    #[test]
+    fn log_binomial_exact_vs_upper_table() {
+        // (T, k, ln C(T,k), k (1 + ln(T/k))); reference from Python's exact math.comb.
+        let table = [
+            (8, 1, 2.079_441_541_679_835_7, 3.079_441_541_679_835_7),
+            (8, 2, 3.332_204_510_175_204, 4.772_588_722_239_782),
+            (8, 8, 0.0, 8.0),
+            (16, 2, 4.787_491_742_782_046, 6.158_883_083_359_671_5),
+            (16, 4, 7.506_591_780_070_841, 9.545_177_444_479_563),
+            (64, 8, 22.210_799_440_733_147, 24.635_532_333_438_686),
+            (64, 32, 42.052_280_570_411_12, 54.180_709_777_918_25),
+            (100, 50, 66.783_841_652_017_43, 84.657_359_027_997_27),
+            (1000, 3, 18.928_503_864_714_1, 20.427_428_970_942_08),
+            (1_000_000, 5, 64.290_051_047_024_32, 66.030_363_227_650_87),
+        ];
+        for (t, k, exact, upper) in table {
+            let e = log_binomial(t, k).unwrap();
+            let u = log_binomial_upper(t, k).unwrap();
+            assert!(
+                (e - exact).abs() < 1e-9 * exact.max(1.0),
+                "ln C({t},{k}) = {e}, want {exact}"
+            );
+            assert!(
+                (u - upper).abs() < 1e-12 * upper,
+                "upper({t},{k}) = {u}, want {upper}"
+            );
+            assert!(e <= u, "exact must not exceed the upper form");
+        }
+        // ln C(64, 8) = ln 4_426_165_368.
+        assert!((log_binomial(64, 8).unwrap() - 4_426_165_368f64.ln()).abs() < 1e-11);
+    }
+
+    #[test]
+    fn log_binomial_rejects_k_above_n() {
+        assert_eq!(
+            log_binomial(3, 4),
+            Err(TheoryError::InvalidBinomial { n: 3, k: 4 })
+        );
+        assert!(log_binomial_upper(3, 4).is_err());
+        assert!(log_binomial_upper(3, 0).is_err());
+        assert_eq!(log_binomial(5, 0).unwrap(), 0.0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn log_binomial_symmetry_pascal_and_upper(n in 2u64..60, k in 1u64..60) {
+            let k = k.min(n - 1);
+            let e = log_binomial(n, k).unwrap();
+            proptest::prop_assert!((e - log_binomial(n, n - k).unwrap()).abs() < 1e-10);
+            proptest::prop_assert!(e <= log_binomial_upper(n, k).unwrap() + 1e-12);
+            // Pascal: C(n,k) = C(n-1,k-1) + C(n-1,k), compared in relative terms.
+            let lhs = e.exp();
+            let rhs = log_binomial(n - 1, k - 1).unwrap().exp() + log_binomial(n - 1, k).unwrap().exp();
+            proptest::prop_assert!((lhs - rhs).abs() <= 1e-10 * rhs);
+        }
+    }
+}
