@@ -1,4 +1,5 @@
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+use smoe_nn::kernels::axpy;
 use smoe_nn::{Activation, Float, Linear, ParamMut, ParamRef, SmoeRng};
 
 use crate::{Expert, ExpertConfig, ExpertError, Result, Tape};
@@ -56,7 +57,8 @@ impl<F: Float> MlpExpert<F> {
         Ok(())
     }
 
-    /// Runs the hidden stack, pushing `(a_l, h_{l+1})` for each layer when `save` is set;
+    /// Runs the hidden stack, pushing `h_l` (l ≥ 1) and `a_l` for each layer when `save` is set
+    /// (the caller pushes the last `h`, so the tape reads `a_0, h_1, a_1, …, h_depth`);
     /// returns the last hidden activation (or `None` for depth 0: the input itself).
     fn hidden(
         &self,
@@ -73,12 +75,12 @@ impl<F: Float> MlpExpert<F> {
                 next.as_slice_mut().unwrap_or(&mut []),
             );
             if let Some(s) = save.as_deref_mut() {
+                if let Some(prev) = h.take() {
+                    s.push(prev);
+                }
                 s.push(a);
             }
-            h = Some(next.clone());
-            if let Some(s) = save.as_deref_mut() {
-                s.push(next);
-            }
+            h = Some(next);
         }
         Ok(h)
     }
@@ -107,6 +109,7 @@ impl<F: Float> Expert<F> for MlpExpert<F> {
         let mut saved = Vec::with_capacity(2 * self.depth());
         let h = self.hidden(x, Some(&mut saved))?;
         self.output(h.as_ref().map_or(x, |a| a.view()), out)?;
+        saved.extend(h);
         Ok(Tape { saved })
     }
 
@@ -148,11 +151,18 @@ impl<F: Float> Expert<F> for MlpExpert<F> {
             let mut db = F::zero();
             for ((g, row), mut dhr) in dout.iter().zip(h_last.rows()).zip(dh.rows_mut()) {
                 db += *g;
-                for ((dwi, hi), (dhi, wi)) in
-                    dw.iter_mut().zip(row.iter()).zip(dhr.iter_mut().zip(w))
-                {
-                    *dwi += *g * *hi;
-                    *dhi = *g * *wi;
+                if let (Some(r), Some(d)) = (row.as_slice(), dhr.as_slice_mut()) {
+                    axpy(*g, r, dw);
+                    for (di, wi) in d.iter_mut().zip(w) {
+                        *di = *g * *wi;
+                    }
+                } else {
+                    for ((dwi, hi), (dhi, wi)) in
+                        dw.iter_mut().zip(row.iter()).zip(dhr.iter_mut().zip(w))
+                    {
+                        *dwi += *g * *hi;
+                        *dhi = *g * *wi;
+                    }
                 }
             }
             out_layer.bias_grad[0] += db;

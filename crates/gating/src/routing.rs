@@ -48,7 +48,12 @@ pub(crate) fn check_inputs<F: Float>(
             got: z.shape().to_vec(),
         });
     }
-    if let Some(((row, expert), _)) = z.indexed_iter().find(|(_, v)| !v.is_finite()) {
+    let all_finite = match z.as_slice() {
+        Some(v) => v.iter().all(|v| v.is_finite()),
+        None => z.iter().all(|v| v.is_finite()),
+    };
+    if !all_finite && let Some(((row, expert), _)) = z.indexed_iter().find(|(_, v)| !v.is_finite())
+    {
         return Err(GatingError::NonFinite { row, expert });
     }
     Ok(())

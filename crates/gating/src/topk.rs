@@ -32,14 +32,17 @@ pub fn topk_indices<F: Float>(scores: &[F], out: &mut [usize]) {
 
 /// Top-k of every row of `scores [b, T]` as `[b, k]`.
 pub fn select_topk<F: Float>(scores: ArrayView2<'_, F>, k: usize) -> Array2<usize> {
+    let scores = scores.as_standard_layout();
+    let t = scores.ncols();
     let mut idx = Array2::zeros((scores.nrows(), k));
-    for (row, mut out) in scores.rows().into_iter().zip(idx.rows_mut()) {
-        let row = row.to_vec();
-        let mut buf = vec![0usize; k];
-        topk_indices(&row, &mut buf);
-        for (o, b) in out.iter_mut().zip(buf) {
-            *o = b;
-        }
+    if t == 0 || k == 0 {
+        return idx;
+    }
+    let (Some(src), Some(dst)) = (scores.as_slice(), idx.as_slice_mut()) else {
+        unreachable!("standard layout arrays are contiguous")
+    };
+    for (row, out) in src.chunks_exact(t).zip(dst.chunks_exact_mut(k)) {
+        topk_indices(row, out);
     }
     idx
 }

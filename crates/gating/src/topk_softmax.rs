@@ -7,10 +7,9 @@ use crate::{Gate, GateGrad, Result, Routing, select_topk};
 /// The canonical gate: `S(x)` = top-k of z; `w_j = exp(z_j) / Σ_{i∈S} exp(z_i)` on S.
 ///
 /// Backward: `dz_i = w_i (g_i − Σ_{j∈S} w_j g_j)` for `i ∈ S`, 0 elsewhere, where `g = dL/dw`.
-/// **At k = 1 the weight is identically 1, so the router receives no gradient at all**; the
-/// same holds for any input whose selected logits are all equal shifts of each other only in
-/// the trivial sense that the weights are constant. Use [`crate::SoftmaxTopK`] if the router
-/// must learn at k = 1.
+/// The logits outside S get no gradient. **At k = 1 the weight is identically 1, so the
+/// router receives no gradient at all** (davidmrau/mixture-of-experts#27); use
+/// [`crate::SoftmaxTopK`] if the router must learn at k = 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TopKSoftmax {
     k: usize,
@@ -60,19 +59,18 @@ pub(crate) fn softmax_selected_backward<F: Float>(
 /// Routing by top-k of `scores`, weights the selected softmax.
 pub(crate) fn route_topk_softmax<F: Float>(scores: ArrayView2<'_, F>, k: usize) -> Routing<F> {
     let idx = select_topk(scores, k);
+    let scores = scores.as_standard_layout();
+    let t = scores.ncols();
     let mut weight = Array2::zeros((scores.nrows(), k));
-    for ((s, i), mut w) in scores
-        .rows()
-        .into_iter()
-        .zip(idx.rows())
-        .zip(weight.rows_mut())
+    if let (Some(src), Some(ids), Some(w)) =
+        (scores.as_slice(), idx.as_slice(), weight.as_slice_mut())
     {
-        let s = s.to_vec();
-        let i = i.to_vec();
-        let mut wv = vec![F::zero(); k];
-        softmax_selected(&s, &i, &mut wv);
-        for (a, b) in w.iter_mut().zip(wv) {
-            *a = b;
+        for ((s, i), w) in src
+            .chunks_exact(t)
+            .zip(ids.chunks_exact(k))
+            .zip(w.chunks_exact_mut(k))
+        {
+            softmax_selected(s, i, w);
         }
     }
     Routing {
@@ -88,20 +86,23 @@ pub(crate) fn backward_topk_softmax<F: Float>(
     dweight: ArrayView2<'_, F>,
     experts: usize,
 ) -> Array2<F> {
+    let k = routing.k();
     let mut dz = Array2::zeros((routing.batch(), experts));
-    for (((w, g), i), mut d) in routing
-        .weight
-        .rows()
-        .into_iter()
-        .zip(dweight.rows())
-        .zip(routing.idx.rows())
-        .zip(dz.rows_mut())
+    let dweight = dweight.as_standard_layout();
+    if let (Some(w), Some(g), Some(i), Some(d)) = (
+        routing.weight.as_slice(),
+        dweight.as_slice(),
+        routing.idx.as_slice(),
+        dz.as_slice_mut(),
+    ) && k > 0
     {
-        let (w, g, i) = (w.to_vec(), g.to_vec(), i.to_vec());
-        let mut dv = vec![F::zero(); experts];
-        softmax_selected_backward(&w, &g, &i, &mut dv);
-        for (a, b) in d.iter_mut().zip(dv) {
-            *a = b;
+        for (((w, g), i), d) in w
+            .chunks_exact(k)
+            .zip(g.chunks_exact(k))
+            .zip(i.chunks_exact(k))
+            .zip(d.chunks_exact_mut(experts))
+        {
+            softmax_selected_backward(w, g, i, d);
         }
     }
     dz

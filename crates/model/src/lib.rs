@@ -34,7 +34,7 @@ mod moe;
 pub mod oracle;
 
 pub use config::MoeConfig;
-pub use dispatch::Dispatch;
+pub use dispatch::{DROPPED, Dispatch};
 pub use error::ModelError;
 pub use moe::{MoeOutput, SparseMoe};
 

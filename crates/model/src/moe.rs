@@ -155,7 +155,12 @@ impl<F: Float> SparseMoe<F> {
                 got: x.shape().to_vec(),
             });
         }
-        if let Some(((row, col), _)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        let all_finite = match x.as_slice() {
+            Some(v) => v.iter().all(|v| v.is_finite()),
+            None => x.iter().all(|v| v.is_finite()),
+        };
+        if !all_finite && let Some(((row, col), _)) = x.indexed_iter().find(|(_, v)| !v.is_finite())
+        {
             return Err(ModelError::NonFiniteInput { row, col });
         }
         Ok(())

@@ -105,3 +105,36 @@ fn sparse_equals_dense_with_capacity_drops() {
     assert_eq!(out.counts.iter().sum::<usize>() + out.dropped, 64);
     compare(&cfg, 32);
 }
+
+mod capacity {
+    use proptest::prelude::*;
+    use smoe_model::Dispatch;
+
+    proptest! {
+        /// No expert ever holds more than its capacity; kept + dropped = b·k; every kept
+        /// assignment has exactly one buffer position.
+        #[test]
+        fn capacity_never_exceeded(
+            b in 1usize..40,
+            t in 1usize..9,
+            kk in 1usize..4,
+            cf in 0.1f64..3.0,
+            seed in proptest::collection::vec(0usize..1000, 1..50),
+        ) {
+            let k = kk.min(t);
+            // k distinct experts per row
+            let idx = ndarray::Array2::from_shape_fn((b, k), |(r, s)| (seed[r % seed.len()] + s) % t);
+            let cap = Dispatch::capacity(cf, b, k, t);
+            let plan = Dispatch::plan(&idx, t, Some(cap));
+            let counts = plan.counts();
+            prop_assert!(counts.iter().all(|&c| c <= cap));
+            prop_assert_eq!(counts.iter().sum::<usize>() + plan.dropped, b * k);
+            let mut seen = vec![false; plan.rows.len()];
+            for p in plan.pos.iter().filter(|&&p| p != usize::MAX) {
+                prop_assert!(!seen[*p]);
+                seen[*p] = true;
+            }
+            prop_assert!(seen.iter().all(|s| *s));
+        }
+    }
+}
