@@ -36,7 +36,7 @@ pub mod oracle;
 pub use config::MoeConfig;
 pub use dispatch::{DROPPED, Dispatch};
 pub use error::ModelError;
-pub use moe::{MoeOutput, SparseMoe};
+pub use moe::{AuxGrad, MoeOutput, SparseMoe};
 
 /// Result type of this crate.
 pub type Result<T> = std::result::Result<T, ModelError>;

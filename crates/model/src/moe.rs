@@ -1,5 +1,6 @@
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, s};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, s};
 use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
 use smoe_experts::{Expert, Tape, build_experts};
 use smoe_gating::{Gate, Routing, build_gate};
 use smoe_nn::{Float, ParamMut, ParamRef, SmoeRng, stream_rng, zero_grads};
@@ -21,6 +22,35 @@ pub struct MoeOutput<F> {
     pub counts: Vec<usize>,
     /// Assignments dropped by the capacity limit (0 when dropless).
     pub dropped: usize,
+}
+
+/// Extra gradients from auxiliary losses, added to those of the main loss in
+/// [`SparseMoe::backward_with_aux`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuxGrad<'a, F> {
+    /// `dL/dweight [b, k]` on the gate weights (e.g. the importance loss); dropped slots ignored.
+    pub dweight: Option<ArrayView2<'a, F>>,
+    /// `dL/dz [b, T]` on the router logits (e.g. load balancing, z-loss).
+    pub dlogits: Option<ArrayView2<'a, F>>,
+}
+
+/// Below this many multiply-adds in the expert layers of a batch, experts run one after the
+/// other: rayon's fork-join costs a few microseconds.
+const PARALLEL_MIN_WORK: usize = 1 << 18;
+
+/// Splits `buf` into the consecutive chunks `offsets[j]·scale .. offsets[j+1]·scale`.
+fn split_by_offsets<'a, T>(
+    mut buf: &'a mut [T],
+    offsets: &[usize],
+    scale: usize,
+) -> Vec<&'a mut [T]> {
+    let mut out = Vec::with_capacity(offsets.len().saturating_sub(1));
+    for w in offsets.windows(2) {
+        let (head, tail) = std::mem::take(&mut buf).split_at_mut((w[1] - w[0]) * scale);
+        out.push(head);
+        buf = tail;
+    }
+    out
 }
 
 /// What a training forward pass keeps for backward.
@@ -197,20 +227,34 @@ impl<F: Float> SparseMoe<F> {
             dst.assign(&x.row(r));
         }
         let mut ys = vec![F::zero(); n];
-        let mut tapes = Vec::with_capacity(if keep { self.experts.len() } else { 0 });
-        for (j, expert) in self.experts.iter().enumerate() {
-            let (a, b) = (plan.offsets[j], plan.offsets[j + 1]);
-            let xj = xs.slice(s![a..b, ..]);
-            if keep {
-                tapes.push(if a == b {
-                    Tape::default()
-                } else {
-                    expert.forward(xj, &mut ys[a..b])?
-                });
-            } else if a < b {
-                expert.infer(xj, &mut ys[a..b])?;
+        let parallel = self.parallel(n);
+        let run_one = |j: usize, expert: &dyn Expert<F>, y: &mut [F]| -> Result<Tape<F>> {
+            let xj = xs.slice(s![plan.offsets[j]..plan.offsets[j + 1], ..]);
+            if y.is_empty() {
+                Ok(Tape::default())
+            } else if keep {
+                Ok(expert.forward(xj, y)?)
+            } else {
+                expert.infer(xj, y)?;
+                Ok(Tape::default())
             }
-        }
+        };
+        let chunks = split_by_offsets(&mut ys, &plan.offsets, 1);
+        let tapes: Vec<Tape<F>> = if parallel {
+            self.experts
+                .par_iter()
+                .zip(chunks)
+                .enumerate()
+                .map(|(j, (e, y))| run_one(j, e.as_ref(), y))
+                .collect::<Result<_>>()?
+        } else {
+            self.experts
+                .iter()
+                .zip(chunks)
+                .enumerate()
+                .map(|(j, (e, y))| run_one(j, e.as_ref(), y))
+                .collect::<Result<_>>()?
+        };
         let mut f = Array1::zeros(x.nrows());
         for ((fr, pos), w) in f.iter_mut().zip(plan.pos.rows()).zip(routing.weight.rows()) {
             for (&p, &wj) in pos.iter().zip(w.iter()) {
@@ -238,25 +282,36 @@ impl<F: Float> SparseMoe<F> {
         Ok((out, cache))
     }
 
+    /// Whether a batch with `n` assignments runs its experts in parallel.
+    fn parallel(&self, n: usize) -> bool {
+        let width = if self.cfg.expert.depth == 0 {
+            1
+        } else {
+            self.cfg.expert.width
+        };
+        rayon::current_num_threads() > 1 && n * self.cfg.d * width >= PARALLEL_MIN_WORK
+    }
+
     /// Backward from `dL/df [b]`: accumulates every parameter gradient and returns `dL/dx`.
     ///
     /// # Errors
     /// [`ModelError::NoForward`] without a training forward pass before it;
     /// [`ModelError::ShapeMismatch`] if `df` has not b entries.
     pub fn backward(&mut self, df: ArrayView1<'_, F>) -> Result<Array2<F>> {
-        self.backward_with_logit_grad(df, None)
+        self.backward_with_aux(df, AuxGrad::default())
     }
 
-    /// As [`SparseMoe::backward`], plus an extra gradient `dL/dz [b, T]` on the router logits
-    /// (from auxiliary losses such as load balancing or the z-loss).
+    /// As [`SparseMoe::backward`], plus extra gradients on the gate weights and the router
+    /// logits from auxiliary losses.
     ///
     /// # Errors
-    /// As [`SparseMoe::backward`]; [`ModelError::ShapeMismatch`] for a wrong `dlogits` shape.
-    pub fn backward_with_logit_grad(
+    /// As [`SparseMoe::backward`]; [`ModelError::ShapeMismatch`] for a wrong extra shape.
+    pub fn backward_with_aux(
         &mut self,
         df: ArrayView1<'_, F>,
-        dlogits: Option<ArrayView2<'_, F>>,
+        aux: AuxGrad<'_, F>,
     ) -> Result<Array2<F>> {
+        let dlogits = aux.dlogits;
         let cache = self.cache.take().ok_or(ModelError::NoForward)?;
         let b = cache.x.nrows();
         if df.len() != b {
@@ -264,6 +319,15 @@ impl<F: Float> SparseMoe<F> {
                 op: "SparseMoe::backward (df)",
                 expected: vec![b],
                 got: vec![df.len()],
+            });
+        }
+        if let Some(dwx) = aux.dweight
+            && dwx.dim() != cache.routing.weight.dim()
+        {
+            return Err(ModelError::ShapeMismatch {
+                op: "SparseMoe::backward (dweight)",
+                expected: cache.routing.weight.shape().to_vec(),
+                got: dwx.shape().to_vec(),
             });
         }
         if let Some(dz) = dlogits
@@ -292,21 +356,53 @@ impl<F: Float> SparseMoe<F> {
                 let p = plan.pos[[r, s]];
                 if p != DROPPED {
                     dys[p] = df[r] * routing.weight[[r, s]];
-                    dw[[r, s]] = df[r] * ys[p];
+                    dw[[r, s]] = df[r] * ys[p] + aux.dweight.map_or(F::zero(), |g| g[[r, s]]);
                 }
             }
         }
-        let mut dxs = Array2::zeros((n, self.cfg.d));
-        for (j, (expert, tape)) in self.experts.iter_mut().zip(&tapes).enumerate() {
-            let (a, c) = (plan.offsets[j], plan.offsets[j + 1]);
-            if a < c {
-                expert.backward(
-                    xs.slice(s![a..c, ..]),
-                    tape,
-                    &dys[a..c],
-                    Some(dxs.slice_mut(s![a..c, ..])),
-                )?;
+        let d = self.cfg.d;
+        let mut dxs = Array2::zeros((n, d));
+        let parallel = self.parallel(n);
+        let xs_ref = &xs;
+        let offsets = &plan.offsets;
+        let back_one = |j: usize,
+                        expert: &mut Box<dyn Expert<F>>,
+                        tape: &Tape<F>,
+                        dy: &[F],
+                        dxj: &mut [F]|
+         -> Result<()> {
+            if dy.is_empty() {
+                return Ok(());
             }
+            let xj = xs_ref.slice(s![offsets[j]..offsets[j + 1], ..]);
+            let len = dxj.len();
+            let dxj = ArrayViewMut2::from_shape((dy.len(), d), dxj).map_err(|_| {
+                ModelError::ShapeMismatch {
+                    op: "SparseMoe::backward (expert dx)",
+                    expected: vec![dy.len(), d],
+                    got: vec![len],
+                }
+            })?;
+            Ok(expert.backward(xj, tape, dy, Some(dxj))?)
+        };
+        let dy_chunks = split_by_offsets(&mut dys, offsets, 1);
+        let dx_chunks = split_by_offsets(dxs.as_slice_mut().unwrap_or(&mut []), offsets, d);
+        if parallel {
+            self.experts
+                .par_iter_mut()
+                .zip(tapes.par_iter())
+                .zip(dy_chunks)
+                .zip(dx_chunks)
+                .enumerate()
+                .try_for_each(|(j, (((e, t), dy), dxj))| back_one(j, e, t, dy, dxj))?;
+        } else {
+            self.experts
+                .iter_mut()
+                .zip(&tapes)
+                .zip(dy_chunks)
+                .zip(dx_chunks)
+                .enumerate()
+                .try_for_each(|(j, (((e, t), dy), dxj))| back_one(j, e, t, dy, dxj))?;
         }
         let mut dx = Array2::zeros(x.dim());
         for (mut dxr, pos) in dx.rows_mut().into_iter().zip(plan.pos.rows()) {

@@ -1,0 +1,279 @@
+//! The run config: one TOML file (plus `--set` overrides) determines a run with its seed.
+
+use serde::{Deserialize, Serialize};
+use smoe_experts::ExpertConfig;
+use smoe_gating::GateConfig;
+use smoe_model::MoeConfig;
+use smoe_router::RouterConfig;
+use smoe_tasks::TaskConfig;
+
+use crate::{Result, TrainError};
+
+/// A complete run: task, data sizes, model, training, auxiliary losses, evaluation, seed.
+///
+/// Every section and field has a default that runs (the default config trains in well under
+/// 30 s); unknown keys are rejected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Seed of everything: data (streams `task-*`), initial weights (`router`, `expert`),
+    /// routing noise (`noise`) and shuffling (`shuffle`). Default 0.
+    pub seed: u64,
+    /// The synthetic task (default mixture-of-linear, 4 clusters, noise 0.05).
+    pub task: TaskConfig,
+    /// Input width and sample sizes.
+    pub data: DataConfig,
+    /// The MoE model.
+    pub model: ModelSpec,
+    /// Optimiser, epochs, batches, schedule, clipping.
+    pub train: TrainSection,
+    /// Auxiliary routing losses (all off by default).
+    pub aux: AuxConfig,
+    /// Evaluation settings.
+    pub eval: EvalConfig,
+}
+
+/// Input width and sample sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    /// Input width d (default 16).
+    pub d: usize,
+    /// Training samples m (default 4096).
+    pub m_train: usize,
+    /// Test samples (default 10000).
+    pub m_test: usize,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            d: 16,
+            m_train: 4096,
+            m_test: 10_000,
+        }
+    }
+}
+
+/// The MoE model; d and the seed come from the data section and the run seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelSpec {
+    /// Number of experts T (default 8).
+    pub experts: usize,
+    /// Experts per input k, 1 ≤ k ≤ T (default 2).
+    pub k: usize,
+    /// Router (default linear).
+    pub router: RouterConfig,
+    /// Gate (default topk_softmax).
+    pub gate: GateConfig,
+    /// Experts (default depth 1, width 32, relu).
+    pub expert: ExpertConfig,
+    /// Capacity factor (default none: dropless).
+    pub capacity_factor: Option<f64>,
+}
+
+impl Default for ModelSpec {
+    fn default() -> Self {
+        Self {
+            experts: 8,
+            k: 2,
+            router: RouterConfig::Linear,
+            gate: GateConfig::TopkSoftmax,
+            expert: ExpertConfig {
+                width: 32,
+                ..Default::default()
+            },
+            capacity_factor: None,
+        }
+    }
+}
+
+/// Optimiser kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimKind {
+    /// Adam with L2 weight decay added to the gradient.
+    Adam,
+    /// AdamW: decoupled weight decay.
+    Adamw,
+    /// SGD with momentum and L2 weight decay.
+    Sgd,
+}
+
+/// Learning-rate schedule kinds (after the warm-up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScheduleKind {
+    /// Constant.
+    Constant,
+    /// Cosine decay to 0 at the last step.
+    Cosine,
+}
+
+/// Optimisation settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainSection {
+    /// Epochs (default 30).
+    pub epochs: usize,
+    /// Mini-batch size (default 128).
+    pub batch_size: usize,
+    /// Optimiser (default adam).
+    pub optimizer: OptimKind,
+    /// Peak learning rate (default 0.01).
+    pub lr: f64,
+    /// SGD momentum (default 0.9; ignored by Adam).
+    pub momentum: f64,
+    /// Adam β₁ (default 0.9).
+    pub beta1: f64,
+    /// Adam β₂ (default 0.999).
+    pub beta2: f64,
+    /// Weight decay (default 0).
+    pub weight_decay: f64,
+    /// Schedule after the warm-up (default constant).
+    pub schedule: ScheduleKind,
+    /// Linear warm-up length in epochs (default 0).
+    pub warmup_epochs: f64,
+    /// Clip the global gradient norm to this value; 0 disables (default 0).
+    pub clip_norm: f64,
+    /// Full evaluation (train and test sets) every this many epochs, and always after the
+    /// last; 0 evaluates only at the end (default 1).
+    pub eval_every: usize,
+}
+
+impl Default for TrainSection {
+    fn default() -> Self {
+        Self {
+            epochs: 30,
+            batch_size: 128,
+            optimizer: OptimKind::Adam,
+            lr: 0.01,
+            momentum: 0.9,
+            beta1: 0.9,
+            beta2: 0.999,
+            weight_decay: 0.0,
+            schedule: ScheduleKind::Constant,
+            warmup_epochs: 0.0,
+            clip_norm: 0.0,
+            eval_every: 1,
+        }
+    }
+}
+
+/// Auxiliary routing losses: each coefficient 0 disables its loss explicitly (the record says
+/// which were on).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuxConfig {
+    /// Switch load-balancing coefficient α (default 0; see [`crate::aux::BALANCE_CONVENTION`]).
+    pub balance: f64,
+    /// Router z-loss coefficient β (default 0).
+    pub z_loss: f64,
+    /// Importance CV² coefficient (default 0).
+    pub importance: f64,
+}
+
+/// Evaluation settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalConfig {
+    /// Margin γ of the ramp loss (default 1).
+    pub gamma: f64,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self { gamma: 1.0 }
+    }
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            seed: 0,
+            task: TaskConfig::default(),
+            data: DataConfig::default(),
+            model: ModelSpec::default(),
+            train: TrainSection::default(),
+            aux: AuxConfig::default(),
+            eval: EvalConfig::default(),
+        }
+    }
+}
+
+fn bad(field: &'static str, value: impl ToString, reason: &'static str) -> TrainError {
+    TrainError::InvalidConfig {
+        field,
+        value: value.to_string(),
+        reason,
+    }
+}
+
+fn finite_nonneg(field: &'static str, v: f64) -> Result<()> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err(bad(field, v, "must be finite and >= 0"))
+    }
+}
+
+impl TrainConfig {
+    /// The model config this run builds (d from the data, seed from the run).
+    pub fn moe_config(&self) -> MoeConfig {
+        MoeConfig {
+            d: self.data.d,
+            experts: self.model.experts,
+            k: self.model.k,
+            router: self.model.router,
+            gate: self.model.gate,
+            expert: self.model.expert,
+            capacity_factor: self.model.capacity_factor,
+            seed: self.seed,
+        }
+    }
+
+    /// Checks every field before anything runs.
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidConfig`] naming the field, or the task's / model's own errors.
+    pub fn validate(&self) -> Result<()> {
+        self.moe_config().validate()?;
+        self.task.validate(self.data.d)?;
+        if self.data.m_train == 0 {
+            return Err(bad("data.m_train", 0, "need at least one training sample"));
+        }
+        if self.data.m_test == 0 {
+            return Err(bad("data.m_test", 0, "need at least one test sample"));
+        }
+        let t = &self.train;
+        if t.epochs == 0 {
+            return Err(bad("train.epochs", 0, "must be at least 1"));
+        }
+        if t.batch_size == 0 {
+            return Err(bad("train.batch_size", 0, "must be at least 1"));
+        }
+        if !(t.lr.is_finite() && t.lr > 0.0) {
+            return Err(bad("train.lr", t.lr, "must be finite and > 0"));
+        }
+        for (name, v) in [
+            ("train.momentum", t.momentum),
+            ("train.beta1", t.beta1),
+            ("train.beta2", t.beta2),
+        ] {
+            if !(0.0..1.0).contains(&v) {
+                return Err(bad(name, v, "must be in [0, 1)"));
+            }
+        }
+        finite_nonneg("train.weight_decay", t.weight_decay)?;
+        finite_nonneg("train.warmup_epochs", t.warmup_epochs)?;
+        finite_nonneg("train.clip_norm", t.clip_norm)?;
+        finite_nonneg("aux.balance", self.aux.balance)?;
+        finite_nonneg("aux.z_loss", self.aux.z_loss)?;
+        finite_nonneg("aux.importance", self.aux.importance)?;
+        if !(self.eval.gamma.is_finite() && self.eval.gamma > 0.0) {
+            return Err(bad("eval.gamma", self.eval.gamma, "must be finite and > 0"));
+        }
+        Ok(())
+    }
+}
