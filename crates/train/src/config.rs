@@ -13,7 +13,7 @@ use crate::{Result, TrainError};
 ///
 /// Every section and field has a default that runs (the default config trains in well under
 /// 30 s); unknown keys are rejected.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
     /// Seed of everything: data (streams `task-*`), initial weights (`router`, `expert`),
@@ -185,20 +185,6 @@ pub struct EvalConfig {
 impl Default for EvalConfig {
     fn default() -> Self {
         Self { gamma: 1.0 }
-    }
-}
-
-impl Default for TrainConfig {
-    fn default() -> Self {
-        Self {
-            seed: 0,
-            task: TaskConfig::default(),
-            data: DataConfig::default(),
-            model: ModelSpec::default(),
-            train: TrainSection::default(),
-            aux: AuxConfig::default(),
-            eval: EvalConfig::default(),
-        }
     }
 }
 
