@@ -5,8 +5,10 @@ use smoe_gating::GateConfig;
 use smoe_train::{TrainConfig, train};
 
 fn cfg(seed: u64) -> TrainConfig {
-    let mut c = TrainConfig::default();
-    c.seed = seed;
+    let mut c = TrainConfig {
+        seed,
+        ..Default::default()
+    };
     c.data.m_train = 3000;
     c.data.m_test = 5000;
     c.train.epochs = 3;

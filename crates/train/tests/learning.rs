@@ -9,10 +9,12 @@ use smoe_tasks::TaskConfig;
 use smoe_train::{RunRecord, TrainConfig, train};
 
 fn run(experts: usize, k: usize) -> RunRecord {
-    let mut cfg = TrainConfig::default();
-    cfg.task = TaskConfig::MixtureOfLinear {
-        clusters: 4,
-        noise: 0.05,
+    let mut cfg = TrainConfig {
+        task: TaskConfig::MixtureOfLinear {
+            clusters: 4,
+            noise: 0.05,
+        },
+        ..Default::default()
     };
     cfg.data.d = 16;
     cfg.data.m_train = 4096;
