@@ -1,9 +1,10 @@
 //! `smoe`: the experiment runner. Parses the command line and dispatches; the work lives in
-//! the library crates.
+//! the `smoe_experiments` library and the smoe crates.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use smoe_experiments::{inspect, one_line, train_cmd};
 
 /// Train sparse Mixture-of-Experts models on the CPU and test learning theory.
 #[derive(Debug, Parser)]
@@ -15,37 +16,17 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Print the model's parameter count for a config (a smoke check of the installation).
-    Info {
-        /// Input width d.
-        #[arg(long, default_value_t = 32)]
-        d: usize,
-        /// Number of experts T.
-        #[arg(long = "T", default_value_t = 16)]
-        t: usize,
-        /// Experts per input k.
-        #[arg(long, default_value_t = 2)]
-        k: usize,
-    },
+    /// Train one model from a config; append its record (one JSON line) to --out.
+    Train(train_cmd::TrainArgs),
+    /// Evaluate a checkpoint in f64 on given data: outputs, losses, gradients, routing.
+    Inspect(inspect::InspectArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Info { d, t, k } => {
-            let cfg = smoe::MoeConfig {
-                d,
-                experts: t,
-                k,
-                ..Default::default()
-            };
-            let model = smoe::SparseMoe::<f32>::new(&cfg)?;
-            println!(
-                "d = {d}, T = {t}, k = {k}: {} parameters",
-                model.num_params()
-            );
-        }
+        Command::Train(args) => train_cmd::run(&args).map(|_| ()),
+        Command::Inspect(args) => inspect::run(&args),
     }
-    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -63,7 +44,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("smoe: error: {e}");
+            eprintln!("smoe: error: {}", one_line(&e));
             ExitCode::from(2)
         }
     }

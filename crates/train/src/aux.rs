@@ -8,13 +8,14 @@
 //! with k. Only `P` carries gradient (`frac` is a count).
 
 use ndarray::{Array2, ArrayView2};
+use smoe_nn::Float;
 
 /// The balance-loss convention, written into every run record.
 pub const BALANCE_CONVENTION: &str = "switch: alpha*T*sum_j frac_j*P_j; frac_j over all k slots / (b*k), P_j = batch mean of full softmax(z)_j; equals alpha at perfect balance";
 
 /// Row-wise softmax of `z [b, T]`.
-pub fn softmax_rows(z: ArrayView2<'_, f32>) -> Array2<f64> {
-    let mut p = z.mapv(|v| v as f64);
+pub fn softmax_rows<F: Float>(z: ArrayView2<'_, F>) -> Array2<f64> {
+    let mut p = z.mapv(|v| v.to_f64c());
     for mut row in p.rows_mut() {
         let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         row.mapv_inplace(|v| (v - max).exp());
@@ -29,7 +30,11 @@ pub fn softmax_rows(z: ArrayView2<'_, f32>) -> Array2<f64> {
 ///
 /// # Shapes
 /// `z [b, T]`, `idx [b, k]`.
-pub fn balance(z: ArrayView2<'_, f32>, idx: &Array2<usize>, alpha: f64) -> (f64, Array2<f32>) {
+pub fn balance<F: Float>(
+    z: ArrayView2<'_, F>,
+    idx: &Array2<usize>,
+    alpha: f64,
+) -> (f64, Array2<F>) {
     let (b, t) = z.dim();
     let k = idx.ncols();
     let p = softmax_rows(z);
@@ -42,28 +47,30 @@ pub fn balance(z: ArrayView2<'_, f32>, idx: &Array2<usize>, alpha: f64) -> (f64,
         .collect();
     let value = alpha * t as f64 * frac.iter().zip(&pmean).map(|(f, p)| f * p).sum::<f64>();
     let scale = alpha * t as f64 / b.max(1) as f64;
-    let mut dz = Array2::<f32>::zeros((b, t));
+    let mut dz = Array2::<F>::zeros((b, t));
     for (prow, mut drow) in p.rows().into_iter().zip(dz.rows_mut()) {
         let s: f64 = prow.iter().zip(&frac).map(|(p, f)| p * f).sum();
         for ((d, &pi), &fi) in drow.iter_mut().zip(prow.iter()).zip(&frac) {
-            *d = (scale * pi * (fi - s)) as f32;
+            *d = F::from_f64c(scale * pi * (fi - s));
         }
     }
     (value, dz)
 }
 
 /// Router z-loss (ST-MoE): `β · mean_r (logsumexp(z_r))²` and `dL/dz = 2β lse_r softmax(z_r) / b`.
-pub fn z_loss(z: ArrayView2<'_, f32>, beta: f64) -> (f64, Array2<f32>) {
+pub fn z_loss<F: Float>(z: ArrayView2<'_, F>, beta: f64) -> (f64, Array2<F>) {
     let b = z.nrows().max(1) as f64;
     let mut value = 0.0;
-    let mut dz = Array2::<f32>::zeros(z.dim());
+    let mut dz = Array2::<F>::zeros(z.dim());
     for (row, mut drow) in z.rows().into_iter().zip(dz.rows_mut()) {
-        let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v)) as f64;
-        let sum: f64 = row.iter().map(|&v| (v as f64 - max).exp()).sum();
+        let max = row
+            .iter()
+            .fold(f64::NEG_INFINITY, |m, &v| m.max(v.to_f64c()));
+        let sum: f64 = row.iter().map(|&v| (v.to_f64c() - max).exp()).sum();
         let lse = max + sum.ln();
         value += lse * lse;
         for (d, &v) in drow.iter_mut().zip(row.iter()) {
-            *d = (2.0 * beta * lse * (v as f64 - lse).exp() / b) as f32;
+            *d = F::from_f64c(2.0 * beta * lse * (v.to_f64c() - lse).exp() / b);
         }
     }
     (beta * value / b, dz)
@@ -72,19 +79,19 @@ pub fn z_loss(z: ArrayView2<'_, f32>, beta: f64) -> (f64, Array2<f32>) {
 /// Importance loss (Shazeer et al. 2017): `γ · CV²(I)` with `I_j = Σ_r w_rj` the total gate
 /// weight of expert j in the batch (population variance). Returns the value and
 /// `dL/dweight [b, k]` (`2γ / (T Ī²) · (I_j − ΣI² / (T Ī))` at each slot's expert).
-pub fn importance(
-    weight: ArrayView2<'_, f32>,
+pub fn importance<F: Float>(
+    weight: ArrayView2<'_, F>,
     idx: &Array2<usize>,
     experts: usize,
     gamma: f64,
-) -> (f64, Array2<f32>) {
+) -> (f64, Array2<F>) {
     let t = experts as f64;
     let mut imp = vec![0.0f64; experts];
     for (w, &j) in weight.iter().zip(idx.iter()) {
-        imp[j] += *w as f64;
+        imp[j] += w.to_f64c();
     }
     let mean = imp.iter().sum::<f64>() / t;
-    let mut dw = Array2::<f32>::zeros(weight.dim());
+    let mut dw = Array2::<F>::zeros(weight.dim());
     if mean <= 0.0 {
         return (0.0, dw);
     }
@@ -96,7 +103,7 @@ pub fn importance(
         .map(|&ij| gamma * 2.0 / (t * mean * mean) * (ij - s2 / (t * mean)))
         .collect();
     for (d, &j) in dw.iter_mut().zip(idx.iter()) {
-        *d = grad[j] as f32;
+        *d = F::from_f64c(grad[j]);
     }
     (value, dw)
 }

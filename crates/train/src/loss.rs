@@ -1,20 +1,23 @@
 //! Losses on the model output `f` and labels `y ∈ {−1, +1}`.
 
+use smoe_nn::Float;
+
 /// Mean logistic loss `(1/b) Σ log(1 + exp(−y f))` and its gradient `dL/df`
 /// (`−y σ(−y f) / b`), computed stably for large margins.
 ///
 /// # Shapes
 /// `f [b]`, `y [b] -> (loss, df [b])`.
-pub fn logistic(f: &[f32], y: &[f32]) -> (f64, Vec<f32>) {
+pub fn logistic<F: Float>(f: &[F], y: &[F]) -> (f64, Vec<F>) {
     let b = f.len().max(1) as f64;
     let mut total = 0.0f64;
     let df = f
         .iter()
         .zip(y)
         .map(|(&f, &y)| {
-            let m = (y * f) as f64;
+            let (f, y) = (f.to_f64c(), y.to_f64c());
+            let m = y * f;
             total += softplus(-m);
-            (-(y as f64) * sigmoid(-m) / b) as f32
+            F::from_f64c(-y * sigmoid(-m) / b)
         })
         .collect();
     (total / b, df)
@@ -65,13 +68,13 @@ mod tests {
 
     #[test]
     fn logistic_by_hand() {
-        let (l, df) = logistic(&[0.0, 2.0], &[1.0, -1.0]);
+        let (l, df) = logistic(&[0.0f32, 2.0], &[1.0, -1.0]);
         let want = (2f64.ln() + (1.0 + 2f64.exp()).ln()) / 2.0;
         assert!((l - want).abs() < 1e-12);
         assert!((df[0] as f64 + 0.25).abs() < 1e-7);
         assert!((df[1] as f64 - sigmoid(2.0) / 2.0).abs() < 1e-7);
         // stable far out
-        let (l, _) = logistic(&[-1000.0], &[1.0]);
+        let (l, _) = logistic(&[-1000.0f64], &[1.0]);
         assert!((l - 1000.0).abs() < 1e-9);
     }
 

@@ -1,0 +1,183 @@
+//! `smoe train`: one run from a config, with a progress bar, a JSON record and a summary.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use smoe_train::{EvalMetrics, RunRecord, TrainConfig, train};
+
+use crate::{config_io, git};
+
+/// Arguments of `smoe train`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrainArgs {
+    /// TOML config; without it the built-in defaults run (they are written out in
+    /// experiments/configs/train-default.toml). Unknown keys are errors.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Seed of the run (overrides the config's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override one config value, e.g. `--set model.k=4 --set train.lr=0.003`
+    /// (dotted path = TOML value); repeatable, applied in order after the file.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// File the run record is appended to, as one JSON line.
+    #[arg(long, value_name = "FILE", default_value = "runs/train.jsonl")]
+    pub out: PathBuf,
+    /// Also save the trained model here (safetensors, with its JSON config beside it).
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Reads and validates the config of `args` (nothing is written).
+///
+/// # Errors
+/// Unreadable or invalid config, unknown keys, invalid values.
+pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
+    let mut cfg: TrainConfig = config_io::load(args.config.as_deref(), &args.sets)?;
+    if let Some(seed) = args.seed {
+        cfg.seed = seed;
+    }
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+/// Appends `line` and a newline to `path` (creating its folder), flushed and synced to disk.
+///
+/// # Errors
+/// If the file cannot be opened or written.
+pub fn append_line(path: &Path, line: &str) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    writeln!(f, "{line}").with_context(|| format!("cannot write {}", path.display()))?;
+    f.sync_all()
+        .with_context(|| format!("cannot sync {}", path.display()))
+}
+
+fn progress(epochs: usize, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(epochs as u64);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} [{elapsed} < {eta}]")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Runs `smoe train`: trains, appends the record to `--out`, saves the checkpoint if asked,
+/// prints the summary table. Returns the record.
+///
+/// # Errors
+/// Config errors (before anything is written), training errors, I/O errors.
+pub fn run(args: &TrainArgs) -> Result<RunRecord> {
+    let cfg = resolve_config(args)?;
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = args.threads {
+        anyhow::ensure!(n > 0, "--threads must be at least 1");
+        builder = builder.num_threads(n);
+    }
+    let pool = builder.build().context("cannot start the thread pool")?;
+    let bar = progress(cfg.train.epochs, args.quiet);
+    let outcome = pool.install(|| {
+        train(&cfg, &mut |e| {
+            bar.set_message(format!(
+                "loss {:.4} err {:.3}",
+                e.running_loss, e.running_error
+            ));
+            bar.inc(1);
+        })
+    })?;
+    bar.finish_and_clear();
+    let mut record = outcome.record;
+    record.git_commit = git::commit();
+    append_line(&args.out, &record.to_json_line())?;
+    if let Some(path) = &args.checkpoint {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        outcome.model.save(path)?;
+    }
+    print!("{}", summary(&record));
+    println!("record appended to {}", args.out.display());
+    Ok(record)
+}
+
+fn row(name: &str, tr: f64, te: f64) -> String {
+    format!(
+        "| {name:<18} | {tr:>9.4} | {te:>9.4} | {:>+9.4} |\n",
+        te - tr
+    )
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.3}"))
+}
+
+/// The end-of-run summary table (Markdown).
+pub fn summary(r: &RunRecord) -> String {
+    let c = &r.config;
+    let mut s = format!(
+        "\nsmoe train: task {}, d = {}, m = {}, T = {}, k = {}, seed {} — {:?}{}\n\n",
+        c.task.kind(),
+        c.data.d,
+        c.data.m_train,
+        c.model.experts,
+        c.model.k,
+        r.seed,
+        r.status,
+        r.failure
+            .as_deref()
+            .map(|f| format!(": {f}"))
+            .unwrap_or_default()
+    );
+    let Some(fin) = &r.final_eval else {
+        return s;
+    };
+    s.push_str("| metric             |     train |      test |       gap |\n");
+    s.push_str("|--------------------|-----------|-----------|-----------|\n");
+    s.push_str(&row("logistic loss", fin.train.loss, fin.test.loss));
+    s.push_str(&row("0-1 error", fin.train.error, fin.test.error));
+    s.push_str(&row(
+        &format!("ramp (γ = {})", c.eval.gamma),
+        fin.train.ramp,
+        fin.test.ramp,
+    ));
+    let t: &EvalMetrics = &fin.test;
+    s.push_str(&format!(
+        "\nrouting (test): load entropy {:.3} of ln T = {:.3}; dead experts {}; distinct k-subsets {}; margin {}; group NMI {} (at init {}); dropped {:.3}\n",
+        t.load_entropy,
+        (c.model.experts as f64).ln(),
+        t.dead_experts,
+        t.distinct_subsets,
+        opt(t.routing_margin),
+        opt(t.group_nmi),
+        opt(r.init_test.group_nmi),
+        t.dropped_fraction,
+    ));
+    s.push_str(&format!(
+        "Bayes error {}; {} parameters; {:.2} s training ({:.0} samples/s), {:.2} s evaluation\n",
+        opt(r.bayes_error),
+        r.params,
+        r.timings.train_secs,
+        r.timings.train_samples_per_sec,
+        r.timings.eval_secs
+    ));
+    s
+}
