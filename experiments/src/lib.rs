@@ -3,12 +3,16 @@
 //!
 //! - [`config_io`]: TOML configs with `--set key=value` overrides;
 //! - [`train_cmd`]: `smoe train` (progress bar, record, summary table);
+//! - [`bound_cmd`]: `smoe bound` (every term of every bound, what-if or for a checkpoint);
 //! - [`inspect`]: `smoe inspect` (f64 evaluation and gradients of a checkpoint, as .npy files);
+//! - [`run`]: one run — training plus every bound beside the measured gaps;
 //! - [`git`]: the source's git commit, for run records.
 
+pub mod bound_cmd;
 pub mod config_io;
 pub mod git;
 pub mod inspect;
+pub mod run;
 pub mod train_cmd;
 
 /// Formats an error (with its causes) as one line.

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use smoe_experiments::{inspect, one_line, train_cmd};
+use smoe_experiments::{bound_cmd, inspect, one_line, train_cmd};
 
 /// Train sparse Mixture-of-Experts models on the CPU and test learning theory.
 #[derive(Debug, Parser)]
@@ -18,6 +18,8 @@ struct Cli {
 enum Command {
     /// Train one model from a config; append its record (one JSON line) to --out.
     Train(train_cmd::TrainArgs),
+    /// Print every term of every generalization bound for given k, T, m, d (or a checkpoint).
+    Bound(bound_cmd::BoundArgs),
     /// Evaluate a checkpoint in f64 on given data: outputs, losses, gradients, routing.
     Inspect(inspect::InspectArgs),
 }
@@ -26,6 +28,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(args) => train_cmd::run(&args).map(|_| ()),
         Command::Inspect(args) => inspect::run(&args),
+        Command::Bound(args) => bound_cmd::run(&args),
     }
 }
 
@@ -33,7 +36,15 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if e.use_stderr() => {
-            let _ = e.print();
+            // one line: clap's message without its usage block
+            let text = e.to_string();
+            let msg: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            eprintln!("smoe: {} (see smoe --help)", msg.join(" "));
             return ExitCode::from(2);
         }
         Err(e) => {

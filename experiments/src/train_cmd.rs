@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use smoe_train::{EvalMetrics, RunRecord, TrainConfig, train};
+use smoe_train::{EvalMetrics, RunRecord, TrainConfig};
 
-use crate::{config_io, git};
+use crate::config_io;
+use crate::run::run_one;
 
 /// Arguments of `smoe train`.
 #[derive(Debug, Clone, clap::Args)]
@@ -96,7 +97,7 @@ pub fn run(args: &TrainArgs) -> Result<RunRecord> {
     let pool = builder.build().context("cannot start the thread pool")?;
     let bar = progress(cfg.train.epochs, args.quiet);
     let outcome = pool.install(|| {
-        train(&cfg, &mut |e| {
+        run_one(&cfg, &mut |e| {
             bar.set_message(format!(
                 "loss {:.4} err {:.3}",
                 e.running_loss, e.running_error
@@ -105,8 +106,7 @@ pub fn run(args: &TrainArgs) -> Result<RunRecord> {
         })
     })?;
     bar.finish_and_clear();
-    let mut record = outcome.record;
-    record.git_commit = git::commit();
+    let record = outcome.record;
     append_line(&args.out, &record.to_json_line())?;
     if let Some(path) = &args.checkpoint {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

@@ -3,13 +3,13 @@
 //! shape (§4). Each returns its value together with every named term, serialisable into a run
 //! record.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TheoryError, check_delta, check_m, check_topk, finite, non_negative};
 use crate::expert::{BftComplexity, NormComplexity};
 
 /// How far a reported number can be trusted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Validity {
     /// A proved bound (THEORY.md \[DERIVED\] or \[PAPER\]), given its stated assumptions.
@@ -25,7 +25,7 @@ pub enum Validity {
 }
 
 /// Inputs of [`zhao_restated`], in smoe's letters (THEORY.md §1.3).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ZhaoInputs {
     /// C: Lipschitz constant of the \[0, 1\]-valued loss (1/γ for the ramp loss).
     pub lipschitz: f64,
@@ -44,7 +44,7 @@ pub struct ZhaoInputs {
 }
 
 /// The restated Zhao et al. bound with its named terms.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ZhaoBound {
     /// `4 C R_m(H)`.
     pub expert_term: f64,
@@ -100,7 +100,7 @@ pub fn zhao_restated(inputs: &ZhaoInputs) -> Result<ZhaoBound> {
 /// `complexity` is R̂_{S_j}(H) on the expert's routed sub-sample at the learned pattern.
 /// `scale` A_j and `floor` c_j describe the bound on *any* sub-sample S' (which another pattern
 /// might route to it): `R̂_{S'} <= A_j sqrt(Σ_{S'} ||x||²) / |S'| + c_j / |S'|`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ExpertStat {
     /// m_j: number of (input, slot) assignments routed to the expert.
     pub load: usize,
@@ -159,7 +159,7 @@ pub struct D1Inputs<'a> {
 }
 
 /// One form of bound D1 with its named terms.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct D1Bound {
     /// `2 C · R̂_S(F_p)` (at the learned pattern, or its maximum over patterns).
     pub expert_term: f64,
@@ -174,7 +174,7 @@ pub struct D1Bound {
 }
 
 /// Bound D1 in both forms, with the quantities behind them.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct D1Report {
     /// R̂_S(F_p) at the learned pattern: `Σ_j (m_j/(k m)) R̂_{S_j}(H)`.
     pub expert_complexity_learned: f64,
@@ -285,7 +285,7 @@ pub fn d1_bound(inputs: &D1Inputs<'_>) -> Result<D1Report> {
 }
 
 /// Inputs of [`kratsios_vc_shape`] (THEORY.md §4; Kratsios et al.'s letters in parentheses).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct VcInputs {
     /// Number of experts T (L there).
     pub experts: usize,
@@ -302,7 +302,7 @@ pub struct VcInputs {
 }
 
 /// The VC bound of Kratsios et al. evaluated as a shape, with its terms.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct VcShapeBound {
     /// `L max{n L, J W}` with constant 1 and no log factors.
     pub vc_dim: f64,

@@ -13,7 +13,7 @@
 //! over a grid (a log log term, THEORY.md §3.3 caveat 2) that is not added here.
 
 use ndarray::ArrayView2;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TheoryError, check_m, finite, non_negative, positive};
 use crate::norms::{
@@ -22,7 +22,7 @@ use crate::norms::{
 
 /// A Frobenius-norm complexity (Golowich or Neyshabur) with its parts:
 /// `value = scale · input_norm / n`, `scale = depth_factor · Π_j ||W_j||_F`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NormComplexity {
     /// Number of weight layers.
     pub depth: usize,
@@ -181,7 +181,7 @@ pub struct BftInputs<'a, 'b> {
 }
 
 /// Bartlett–Foster–Telgarsky complexity with its parts (THEORY.md §3.5).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BftComplexity {
     /// Size n of the routed sample.
     pub n: usize,

@@ -16,6 +16,8 @@
 //!   [`linear_rademacher_monte_carlo`] with its confidence interval.
 //! - **Bounds**: [`zhao_restated`] (§1.3), [`d1_bound`] at the learned pattern (heuristic) and
 //!   over all patterns (valid) (§1.6), [`kratsios_vc_shape`] (§4, constant 1).
+//! - **For a trained model**: [`bound_report`] measures every expert on the training inputs it
+//!   received and evaluates every bound with all its terms.
 //! - **Rank statistics** (§6): [`kendall_tau`] and [`granulated_kendall`].
 //! - Helpers: [`ln_gamma`], [`spectral_norm`] (power iteration), [`frobenius_norm`],
 //!   [`norm_2_1_rows`].
@@ -63,6 +65,7 @@ mod expert;
 mod linear;
 mod norms;
 mod rank;
+mod report;
 mod routing;
 mod special;
 
@@ -83,6 +86,7 @@ pub use norms::{LayerWeights, frobenius_norm, norm_2_1_rows, spectral_norm, sum_
 pub use rank::{
     AxisKendall, GranulatedKendall, GridRun, MissingCells, granulated_kendall, kendall_tau,
 };
+pub use report::{BoundReport, BoundSettings, ExpertComplexity, RouterComplexity, bound_report};
 pub use routing::{
     ArrangementLogCount, MlpRouterDim, NatarajanLogCount, arrangement_log_count,
     linear_router_natarajan_dim, mlp_router_natarajan_shape, natarajan_log_count,

@@ -4,7 +4,7 @@
 
 use ndarray::{Array1, ArrayView2};
 use rand::RngExt;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use smoe_nn::SmoeRng;
 
 use crate::error::{Result, TheoryError, check_delta, check_m, finite, non_negative};
@@ -14,7 +14,7 @@ use crate::norms::sum_sq_row_norms;
 pub const EXACT_MAX_N: usize = 20;
 
 /// The closed-form bracket of the linear class's empirical Rademacher complexity.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LinearClosedForm {
     /// Sample size n.
     pub n: usize,
@@ -96,7 +96,7 @@ pub fn linear_rademacher_exact(x: ArrayView2<'_, f64>, norm_bound: f64) -> Resul
 }
 
 /// A Monte Carlo estimate of the linear class's empirical Rademacher complexity.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LinearMonteCarlo {
     /// Sample size n.
     pub n: usize,

@@ -85,7 +85,7 @@ pub enum MissingCells {
 }
 
 /// ψ_i of one axis.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AxisKendall {
     /// Axis index (position in `coords`).
     pub axis: usize,
@@ -98,7 +98,7 @@ pub struct AxisKendall {
 }
 
 /// The granulated Kendall coefficient with its parts.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GranulatedKendall {
     /// ψ_i for every axis.
     pub axes: Vec<AxisKendall>,

@@ -1,14 +1,14 @@
 //! Routing complexity: log-counts of the top-k selection patterns a router can realise on a
 //! sample, and the Natarajan dimension d_N of a router (THEORY.md §1.6 Step 3, §2).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::Validity;
 use crate::error::{Result, TheoryError, check_m, check_topk, non_negative};
 use crate::special::{log_binomial, log_binomial_upper};
 
 /// The Natarajan routing log-count of THEORY.md §1.6 Step 3 / §2.2, in both forms.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct NatarajanLogCount {
     /// Natarajan dimension d_N of the selection class.
     pub d_n: f64,
@@ -59,7 +59,7 @@ pub fn natarajan_log_count(d_n: f64, m: usize, t: usize, k: usize) -> Result<Nat
 }
 
 /// The hyperplane-arrangement routing log-count of a linear router (THEORY.md §2.5).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ArrangementLogCount {
     /// Effective input dimension: d, or d + 1 with a bias (the augmented input (x, 1)).
     pub d_eff: usize,
@@ -142,7 +142,7 @@ pub fn linear_router_natarajan_dim(d: usize, t: usize, bias: bool) -> Result<usi
 }
 
 /// The parameter-count form of d_N for an MLP (ReLU) router (THEORY.md §2.6).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MlpRouterDim {
     /// W: the router's parameter count (weights and biases).
     pub params: usize,

@@ -174,17 +174,28 @@ pub struct AuxConfig {
     pub importance: f64,
 }
 
-/// Evaluation settings.
+/// Evaluation settings, and those of the bounds computed beside each run.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EvalConfig {
-    /// Margin γ of the ramp loss (default 1).
+    /// Margin γ of the ramp loss (default 1); the bounds use C = 1/γ.
     pub gamma: f64,
+    /// Failure probability δ of every bound (default 0.05).
+    pub delta: f64,
+    /// Compute the bounds and complexity measures for the trained model (default true).
+    pub bounds: bool,
+    /// Sign draws of the linear experts' Monte Carlo Rademacher estimate (default 200).
+    pub mc_draws: usize,
 }
 
 impl Default for EvalConfig {
     fn default() -> Self {
-        Self { gamma: 1.0 }
+        Self {
+            gamma: 1.0,
+            delta: 0.05,
+            bounds: true,
+            mc_draws: 200,
+        }
     }
 }
 
@@ -259,6 +270,12 @@ impl TrainConfig {
         finite_nonneg("aux.importance", self.aux.importance)?;
         if !(self.eval.gamma.is_finite() && self.eval.gamma > 0.0) {
             return Err(bad("eval.gamma", self.eval.gamma, "must be finite and > 0"));
+        }
+        if !(self.eval.delta > 0.0 && self.eval.delta < 1.0) {
+            return Err(bad("eval.delta", self.eval.delta, "must be in (0, 1)"));
+        }
+        if self.eval.bounds && self.eval.mc_draws == 0 {
+            return Err(bad("eval.mc_draws", 0, "must be at least 1"));
         }
         Ok(())
     }

@@ -103,6 +103,9 @@ pub struct RunRecord {
     /// Final evaluation (absent if the run diverged).
     #[serde(rename = "final")]
     pub final_eval: Option<EpochEval>,
+    /// Every bound with all its terms, δ and γ (a `smoe_theory::BoundReport`, filled by the
+    /// runner after training; absent if the run diverged or `eval.bounds` is off).
+    pub bounds: Option<serde_json::Value>,
     /// Wall-clock timings.
     pub timings: Timings,
 }

@@ -23,6 +23,10 @@ pub struct TrainOutcome {
     pub record: RunRecord,
     /// The model after the last step.
     pub model: SparseMoe<f32>,
+    /// The training set it was trained on.
+    pub train_set: Dataset<f32>,
+    /// The test set it was evaluated on.
+    pub test_set: Dataset<f32>,
 }
 
 fn optimizer(cfg: &TrainConfig) -> Result<Box<dyn Optimizer<f32>>> {
@@ -292,6 +296,7 @@ pub fn train(cfg: &TrainConfig, on_epoch: &mut dyn FnMut(&EpochRecord)) -> Resul
         init_test,
         epochs,
         final_eval,
+        bounds: None,
         timings: Timings {
             train_secs,
             eval_secs,
@@ -304,5 +309,10 @@ pub fn train(cfg: &TrainConfig, on_epoch: &mut dyn FnMut(&EpochRecord)) -> Resul
             threads: rayon::current_num_threads(),
         },
     };
-    Ok(TrainOutcome { record, model })
+    Ok(TrainOutcome {
+        record,
+        model,
+        train_set,
+        test_set,
+    })
 }

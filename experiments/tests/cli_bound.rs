@@ -1,0 +1,178 @@
+//! Bounds beside every run, and `smoe bound`.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+fn smoe(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_smoe"))
+        .args(args)
+        .output()
+        .expect("run smoe")
+}
+
+fn f(v: &Value, path: &[&str]) -> f64 {
+    let mut cur = v;
+    for p in path {
+        cur = &cur[*p];
+    }
+    cur.as_f64()
+        .unwrap_or_else(|| panic!("{path:?} is not a number: {cur}"))
+}
+
+/// A `smoe train` record carries every bound and its terms; the restated Zhao value is
+/// recomputed here from the record's own fields.
+#[test]
+fn train_records_carry_the_bounds_and_zhao_recomputes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("r.jsonl");
+    let ckpt = dir.path().join("m.safetensors");
+    let o = smoe(&[
+        "train",
+        "--quiet",
+        "--set",
+        "data.m_train=600",
+        "--set",
+        "data.m_test=500",
+        "--set",
+        "train.epochs=2",
+        "--set",
+        "eval.delta=0.1",
+        "--set",
+        "eval.gamma=0.5",
+        "--out",
+        out.to_str().expect("utf8"),
+        "--checkpoint",
+        ckpt.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rec: Value =
+        serde_json::from_str(std::fs::read_to_string(&out).expect("record").trim()).expect("json");
+    let b = &rec["bounds"];
+    assert_eq!(f(b, &["delta"]), 0.1);
+    assert_eq!(f(b, &["gamma"]), 0.5);
+    assert_eq!(f(b, &["lipschitz"]), 2.0);
+    assert_eq!(f(b, &["m"]), 600.0);
+    assert_eq!(f(b, &["k"]), f(&rec, &["config", "model", "k"]));
+    assert_eq!(f(b, &["t"]), f(&rec, &["config", "model", "experts"]));
+    // the measured gaps sit beside the bounds
+    assert!(rec["final"]["gap_01"].is_number() && rec["final"]["gap_ramp"].is_number());
+    let (c, r, k, t, d_n, m, delta) = (
+        f(b, &["lipschitz"]),
+        f(b, &["rademacher_m"]),
+        f(b, &["k"]),
+        f(b, &["t"]),
+        f(b, &["router", "d_n"]),
+        f(b, &["m"]),
+        f(b, &["delta"]),
+    );
+    // linear router with bias: d_N = (d + 1)(T - 1)
+    assert_eq!(d_n, (f(&rec, &["config", "data", "d"]) + 1.0) * (t - 1.0));
+    let expert = 4.0 * c * r;
+    let count = 2.0 * k * d_n * (1.0 + (t / k).ln()) + d_n * (2.0 * m).ln();
+    let zhao = expert + 2.0 * ((count + (4.0 / delta).ln()) / (2.0 * m)).sqrt();
+    let recorded = f(b, &["zhao", "total"]);
+    assert!(
+        (zhao - recorded).abs() <= 1e-12 * recorded.abs(),
+        "{zhao} vs {recorded}"
+    );
+    assert!((f(b, &["zhao", "expert_term"]) - expert).abs() <= 1e-12 * expert.abs().max(1.0));
+    // every bound has its terms
+    for path in [
+        &["d1", "worst_case", "total"][..],
+        &["d1", "worst_case", "expert_term"],
+        &["d1", "worst_case", "routing_term"],
+        &["d1", "learned_pattern", "total"],
+        &["kratsios", "total"],
+        &["router", "natarajan", "exact"],
+    ] {
+        let v = f(b, path);
+        assert!(v.is_finite() && v > 0.0, "{path:?} = {v}");
+    }
+    assert_eq!(b["experts"].as_array().map(Vec::len), Some(t as usize));
+
+    // the same checkpoint through `smoe bound --checkpoint --data`
+    let x: ndarray::Array2<f64> =
+        ndarray::Array2::from_shape_fn((50, 16), |(i, j)| ((i * 16 + j) as f64 * 0.1).sin());
+    let xp = dir.path().join("x.npy");
+    ndarray_npy::write_npy(&xp, &x).expect("npy");
+    let o = smoe(&[
+        "bound",
+        "--k",
+        "2",
+        "--T",
+        "8",
+        "--m",
+        "50",
+        "--d",
+        "16",
+        "--checkpoint",
+        ckpt.to_str().expect("utf8"),
+        "--data",
+        xp.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("| D1 (worst case, valid) | total |"));
+}
+
+#[test]
+fn bound_what_if_matches_the_worked_example() {
+    // THEORY.md §1.7, first example: d = 16, T = 8, k = 2, m = 10^4, no router bias
+    let o = smoe(&[
+        "bound",
+        "--k",
+        "2",
+        "--T",
+        "8",
+        "--m",
+        "10000",
+        "--d",
+        "16",
+        "--no-bias",
+    ]);
+    assert!(o.status.success());
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.contains("| router | d_N (valid) | 112.000000 |"), "{s}");
+    assert!(s.contains("| zhao (restated) | total | 0.700702 |"), "{s}");
+    assert!(
+        s.contains("| D1, balanced loads (valid) | total (worst case over patterns) | 0.728912 |"),
+        "{s}"
+    );
+}
+
+#[test]
+fn bound_help_documents_every_input_and_bad_input_is_one_line() {
+    let help = String::from_utf8_lossy(&smoe(&["bound", "--help"]).stdout).to_string();
+    for flag in [
+        "--k",
+        "--T",
+        "--m",
+        "--d",
+        "--delta",
+        "--gamma",
+        "--router-hidden",
+        "--no-bias",
+        "--expert-complexity",
+        "--depth",
+        "--width",
+        "--checkpoint",
+        "--data",
+    ] {
+        assert!(help.contains(flag), "--help lacks {flag}");
+    }
+    for args in [
+        vec!["bound", "--k", "5", "--T", "4", "--m", "10", "--d", "3"],
+        vec![
+            "bound", "--k", "1", "--T", "4", "--m", "10", "--d", "3", "--delta", "1.5",
+        ],
+        vec!["bound", "--k", "1", "--T", "4", "--m", "0", "--d", "3"],
+        vec!["bound", "--k", "1", "--T", "4", "--d", "3"],
+        vec!["bound", "--k", "x", "--T", "4", "--m", "10", "--d", "3"],
+    ] {
+        let o = smoe(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+}
