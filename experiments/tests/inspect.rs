@@ -1,0 +1,524 @@
+//! `smoe inspect` end to end: the real binary writes its files, which are checked against the
+//! model's own forward pass, a recomputation of the loss, and central differences of that loss
+//! for a sample of entries of every tensor.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use ndarray_npy::{read_npy, write_npy};
+use safetensors::SafeTensors;
+use safetensors::tensor::Dtype;
+use smoe::ExpertConfig;
+use smoe_experiments::inspect::{self, InspectArgs, LossParts};
+use smoe_model::{MoeConfig, SparseMoe};
+use smoe_train::aux::{BALANCE_CONVENTION, balance};
+use smoe_train::loss::logistic;
+
+/// Largest relative error accepted between the written gradient and central differences.
+const MAX_REL_ERR: f64 = 1e-6;
+/// Step of the central differences.
+const H: f64 = 1e-5;
+/// Rows whose k-th and (k+1)-th largest logits are closer than this are not used.
+const MIN_TOPK_GAP: f64 = 0.05;
+/// Rows with a hidden pre-activation of a selected expert closer to 0 than this are not used.
+const MIN_KINK_GAP: f64 = 0.01;
+
+/// A small seeded generator (splitmix64), so the test data need no extra dependency.
+struct Gen(u64);
+
+impl Gen {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in (0, 1).
+    fn uniform(&mut self) -> f64 {
+        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+    fn normal(&mut self) -> f64 {
+        let (u, v) = (self.uniform(), self.uniform());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
+}
+
+fn smoe_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_smoe")
+}
+
+/// A seeded f64 model with every parameter moved a little off its initialisation.
+fn build_model(cfg: &MoeConfig, seed: u64) -> SparseMoe<f64> {
+    let mut model = SparseMoe::<f64>::new(cfg).expect("valid config");
+    let mut g = Gen(seed);
+    for p in model.params_mut() {
+        for v in p.value.iter_mut() {
+            *v += 0.1 * g.normal();
+        }
+    }
+    model
+}
+
+/// Value of the parameter called `name`.
+fn param(model: &SparseMoe<f64>, name: &str) -> Vec<f64> {
+    model
+        .params()
+        .into_iter()
+        .find(|p| p.name == name)
+        .map(|p| p.value.to_vec())
+        .unwrap_or_else(|| panic!("no parameter {name}"))
+}
+
+/// Whether row `x` is safely away from top-k ties and from the ReLU kinks of its experts
+/// (depth-1 ReLU experts), so small perturbations change neither routing nor activations.
+fn is_safe_row(model: &SparseMoe<f64>, x: ArrayView1<'_, f64>) -> bool {
+    let cfg = model.config();
+    let (t, k, d) = (cfg.experts, cfg.k, cfg.d);
+    let xr = x.to_owned().insert_axis(ndarray::Axis(0));
+    let out = model.infer(xr.view()).expect("forward");
+    let mut z: Vec<f64> = out.logits.row(0).to_vec();
+    z.sort_by(|a, b| b.total_cmp(a));
+    if k < t && z[k - 1] - z[k] < MIN_TOPK_GAP {
+        return false;
+    }
+    out.routing.idx.row(0).iter().all(|&j| {
+        let w = param(model, &format!("experts.{j}.layers.0.weight"));
+        let b = param(model, &format!("experts.{j}.layers.0.bias"));
+        (0..b.len()).all(|u| {
+            let a = b[u] + (0..d).map(|c| w[u * d + c] * x[c]).sum::<f64>();
+            a.abs() >= MIN_KINK_GAP
+        })
+    })
+}
+
+/// `n` standard-normal rows that pass [`is_safe_row`], and labels ±1.
+fn draw_data(model: &SparseMoe<f64>, n: usize, seed: u64) -> (Array2<f64>, Array1<f64>) {
+    let d = model.config().d;
+    let mut g = Gen(seed);
+    let mut rows = Vec::with_capacity(n * d);
+    let mut tries = 0;
+    while rows.len() < n * d {
+        tries += 1;
+        assert!(tries < 100 * n, "could not draw {n} safe rows");
+        let row = Array1::from_shape_simple_fn(d, || g.normal());
+        if is_safe_row(model, row.view()) {
+            rows.extend(row);
+        }
+    }
+    let x = Array2::from_shape_vec((n, d), rows).expect("shape");
+    let y = Array1::from_shape_simple_fn(n, || if g.uniform() < 0.5 { -1.0 } else { 1.0 });
+    (x, y)
+}
+
+fn run_bin(ckpt: &Path, x: &Path, y: &Path, out: &Path, alpha: f64) -> Output {
+    Command::new(smoe_bin())
+        .arg("inspect")
+        .arg("--checkpoint")
+        .arg(ckpt)
+        .arg("--x")
+        .arg(x)
+        .arg("--y")
+        .arg(y)
+        .arg("--out")
+        .arg(out)
+        .arg("--alpha")
+        .arg(alpha.to_string())
+        .output()
+        .expect("run smoe")
+}
+
+/// What `smoe inspect` wrote.
+struct Written {
+    f: Array1<f64>,
+    logits: Array2<f64>,
+    idx: Array2<i64>,
+    w: Array2<f64>,
+    loss: serde_json::Value,
+    grads: Vec<u8>,
+}
+
+fn read_written(out: &Path) -> Written {
+    let loss = std::fs::read_to_string(out.join("loss.json")).expect("loss.json");
+    Written {
+        f: read_npy(out.join("f.npy")).expect("f.npy"),
+        logits: read_npy(out.join("router_logits.npy")).expect("router_logits.npy"),
+        idx: read_npy(out.join("topk_idx.npy")).expect("topk_idx.npy"),
+        w: read_npy(out.join("topk_w.npy")).expect("topk_w.npy"),
+        loss: serde_json::from_str(&loss).expect("loss.json is JSON"),
+        grads: std::fs::read(out.join("grads.safetensors")).expect("grads.safetensors"),
+    }
+}
+
+fn num(v: &serde_json::Value, key: &str) -> f64 {
+    v[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("loss.json has no number {key}: {v}"))
+}
+
+/// Saves `model`, writes `x`/`y`, runs the binary with `alpha` and reads its files back.
+fn inspect_with_binary(
+    dir: &Path,
+    model: &SparseMoe<f64>,
+    x: &Array2<f64>,
+    y: &Array1<f64>,
+    alpha: f64,
+) -> (PathBuf, Written) {
+    let ckpt = dir.join("model.safetensors");
+    model.save(&ckpt).expect("save");
+    let (xp, yp, out) = (dir.join("x.npy"), dir.join("y.npy"), dir.join("out"));
+    write_npy(&xp, x).expect("write x");
+    write_npy(&yp, y).expect("write y");
+    let res = run_bin(&ckpt, &xp, &yp, &out, alpha);
+    assert!(
+        res.status.success(),
+        "smoe inspect failed: {}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    (ckpt, read_written(&out))
+}
+
+/// Central difference of the objective in entry `e` of parameter `pi`, after checking that
+/// the perturbation changes no routing decision.
+fn central_difference(
+    model: &mut SparseMoe<f64>,
+    pi: usize,
+    e: usize,
+    x: ArrayView2<'_, f64>,
+    y: &[f64],
+    alpha: f64,
+    idx0: &Array2<usize>,
+) -> f64 {
+    let set = |model: &mut SparseMoe<f64>, v: Option<f64>| -> f64 {
+        let mut ps = model.params_mut();
+        let old = ps[pi].value[e];
+        if let Some(v) = v {
+            ps[pi].value[e] = v;
+        }
+        old
+    };
+    let theta = set(model, None);
+    let mut at = |v: f64| -> f64 {
+        set(model, Some(v));
+        let routing = model.infer(x).expect("forward").routing;
+        assert_eq!(&routing.idx, idx0, "routing changed under the perturbation");
+        inspect::loss(model, x, y, alpha).expect("loss").total
+    };
+    let (up, down) = (at(theta + H), at(theta - H));
+    set(model, Some(theta));
+    (up - down) / (2.0 * H)
+}
+
+/// The whole check of one model: forward outputs, loss terms and gradients.
+fn check_inspect(cfg: &MoeConfig, n: usize, alpha: f64, seed: u64) -> (SparseMoe<f64>, Written) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = build_model(cfg, seed);
+    let (x, y) = draw_data(&model, n, seed + 1);
+    let (ckpt, got) = inspect_with_binary(dir.path(), &model, &x, &y, alpha);
+    let mut model = SparseMoe::<f64>::load(&ckpt).expect("load");
+    let yv = y.to_vec();
+
+    // (1) the model's own forward pass and routing
+    let out = model.forward_with_noise(x.view(), None).expect("forward");
+    assert_eq!(got.f, out.f, "f.npy");
+    assert_eq!(got.logits, out.logits, "router_logits.npy");
+    assert_eq!(got.w, out.routing.weight, "topk_w.npy");
+    assert_eq!(got.idx, out.routing.idx.mapv(|j| j as i64), "topk_idx.npy");
+    assert_eq!(got.idx.dim(), (n, cfg.k));
+    for (r, row) in out.routing.idx.rows().into_iter().enumerate() {
+        let z = out.logits.row(r);
+        for s in 1..cfg.k {
+            let (a, b) = (row[s - 1], row[s]);
+            assert!(
+                z[a] > z[b] || (z[a] == z[b] && a < b),
+                "row {r} out of order"
+            );
+        }
+    }
+
+    // (2) the loss terms
+    let total = num(&got.loss, "total");
+    let (lg, bal) = (num(&got.loss, "logistic"), num(&got.loss, "balance"));
+    assert_eq!(num(&got.loss, "alpha"), alpha);
+    assert_eq!(
+        total,
+        lg + alpha * bal,
+        "total = logistic + alpha * balance"
+    );
+    let f = out.f.to_vec();
+    assert_eq!(lg, logistic(&f, &yv).0);
+    let bal_alpha = balance(out.logits.view(), &out.routing.idx, alpha).0;
+    assert!((alpha * bal - bal_alpha).abs() <= 1e-12 * bal_alpha.abs().max(1.0));
+    let again: LossParts = inspect::loss(&model, x.view(), &yv, alpha).expect("loss");
+    assert!((again.total - total).abs() <= 1e-12 * total.abs().max(1.0));
+    assert_eq!(got.loss["n"], n);
+    assert_eq!(got.loss["k"], cfg.k);
+    assert_eq!(got.loss["T"], cfg.experts);
+    assert_eq!(got.loss["balance_convention"], BALANCE_CONVENTION);
+    let counts: Vec<usize> = serde_json::from_value(got.loss["counts"].clone()).expect("counts");
+    assert_eq!(counts, out.counts);
+
+    // (3) every tensor, with the checkpoint's names and shapes, against central differences
+    let st = SafeTensors::deserialize(&got.grads).expect("grads.safetensors");
+    let params: Vec<(String, Vec<usize>)> = model
+        .params()
+        .into_iter()
+        .map(|p| (p.name, p.shape))
+        .collect();
+    let mut names: Vec<&str> = st.names();
+    names.sort_unstable();
+    let mut want: Vec<&str> = params.iter().map(|(n, _)| n.as_str()).collect();
+    want.sort_unstable();
+    assert_eq!(names, want, "tensor names");
+    let mut worst = 0.0f64;
+    for (pi, (name, shape)) in params.iter().enumerate() {
+        let t = st.tensor(name).expect("tensor");
+        assert_eq!(t.dtype(), Dtype::F64, "{name}");
+        assert_eq!(t.shape(), shape.as_slice(), "{name}");
+        let grad: Vec<f64> = t
+            .data()
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect();
+        let len = grad.len();
+        assert_eq!(len, shape.iter().product::<usize>());
+        let m = len.min(5);
+        let sample: Vec<usize> = (0..m)
+            .map(|i| if m == 1 { 0 } else { i * (len - 1) / (m - 1) })
+            .collect();
+        for e in sample {
+            let numeric =
+                central_difference(&mut model, pi, e, x.view(), &yv, alpha, &out.routing.idx);
+            let a = grad[e];
+            let rel = (a - numeric).abs() / a.abs().max(numeric.abs()).max(1e-4);
+            worst = worst.max(rel);
+            assert!(
+                rel <= MAX_REL_ERR,
+                "{name}[{e}]: written {a:e}, central difference {numeric:e}, rel err {rel:e}"
+            );
+        }
+    }
+    eprintln!("worst relative error over the sampled entries: {worst:e}");
+    (model, got)
+}
+
+/// Gradient of every tensor of expert `j` as written.
+fn expert_grads(st: &SafeTensors<'_>, j: usize) -> Vec<f64> {
+    let prefix = format!("experts.{j}.");
+    st.names()
+        .into_iter()
+        .filter(|n| n.starts_with(&prefix))
+        .flat_map(|n| {
+            let t = st.tensor(n).expect("tensor");
+            t.data()
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn inspect_matches_model_and_central_differences() {
+    let cfg = MoeConfig {
+        d: 5,
+        experts: 6,
+        k: 2,
+        expert: ExpertConfig {
+            depth: 1,
+            width: 8,
+            ..Default::default()
+        },
+        seed: 11,
+        ..Default::default()
+    };
+    let (_, got) = check_inspect(&cfg, 40, 0.05, 101);
+    let st = SafeTensors::deserialize(&got.grads).expect("grads");
+    let counts: Vec<usize> = serde_json::from_value(got.loss["counts"].clone()).expect("counts");
+    for (j, &c) in counts.iter().enumerate() {
+        let g = expert_grads(&st, j);
+        assert_eq!(g.iter().all(|&v| v == 0.0), c == 0, "expert {j} ({c} rows)");
+    }
+}
+
+#[test]
+fn experts_without_rows_get_exactly_zero_gradients() {
+    let cfg = MoeConfig {
+        d: 5,
+        experts: 16,
+        k: 2,
+        expert: ExpertConfig {
+            depth: 1,
+            width: 8,
+            ..Default::default()
+        },
+        seed: 7,
+        ..Default::default()
+    };
+    // 6 rows x 2 slots reach at most 12 of the 16 experts
+    let (_, got) = check_inspect(&cfg, 6, 0.05, 202);
+    let st = SafeTensors::deserialize(&got.grads).expect("grads");
+    let counts: Vec<usize> = serde_json::from_value(got.loss["counts"].clone()).expect("counts");
+    assert_eq!(counts.len(), 16);
+    let idle = counts.iter().filter(|&&c| c == 0).count();
+    assert!(idle >= 4, "counts {counts:?}");
+    for (j, &c) in counts.iter().enumerate() {
+        let g = expert_grads(&st, j);
+        assert!(!g.is_empty());
+        if c == 0 {
+            assert!(g.iter().all(|&v| v == 0.0), "expert {j} got no rows: {g:?}");
+        } else {
+            assert!(g.iter().any(|&v| v != 0.0), "expert {j} got {c} rows");
+        }
+    }
+}
+
+/// Everything needed to call the binary or `inspect::run` on a small model.
+struct Fixture {
+    dir: tempfile::TempDir,
+    ckpt: PathBuf,
+    x: Array2<f64>,
+    y: Array1<f64>,
+}
+
+fn fixture() -> Fixture {
+    let cfg = MoeConfig {
+        d: 3,
+        experts: 4,
+        k: 2,
+        expert: ExpertConfig {
+            depth: 1,
+            width: 4,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = build_model(&cfg, 5);
+    let ckpt = dir.path().join("m.safetensors");
+    model.save(&ckpt).expect("save");
+    let mut g = Gen(9);
+    let x = Array2::from_shape_simple_fn((8, 3), || g.normal());
+    let y = Array1::from_shape_fn(8, |i| if i % 3 == 0 { -1.0 } else { 1.0 });
+    Fixture { dir, ckpt, x, y }
+}
+
+fn args(fx: &Fixture, x: &Path, y: &Path, out: &Path) -> InspectArgs {
+    InspectArgs {
+        checkpoint: fx.ckpt.clone(),
+        x: x.to_path_buf(),
+        y: y.to_path_buf(),
+        out: out.to_path_buf(),
+        alpha: 0.1,
+    }
+}
+
+fn assert_nothing_written(out: &Path) {
+    let empty = !out.exists() || std::fs::read_dir(out).expect("read out").next().is_none();
+    assert!(empty, "{} should be absent or empty", out.display());
+}
+
+#[test]
+fn label_not_plus_minus_one_exits_2_and_writes_nothing() {
+    let fx = fixture();
+    let mut y = fx.y.clone();
+    y[3] = 0.5;
+    let d = fx.dir.path();
+    let (xp, yp, out) = (d.join("x.npy"), d.join("y.npy"), d.join("out"));
+    write_npy(&xp, &fx.x).expect("x");
+    write_npy(&yp, &y).expect("y");
+    let res = run_bin(&fx.ckpt, &xp, &yp, &out, 0.05);
+    assert_eq!(res.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert!(err.contains("y[3] = 0.5"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert_nothing_written(&out);
+}
+
+#[test]
+fn bad_shapes_and_dtypes_are_clear_errors_and_write_nothing() {
+    let fx = fixture();
+    let d = fx.dir.path();
+    let out = d.join("out");
+    let (xp, yp) = (d.join("x.npy"), d.join("y.npy"));
+    write_npy(&xp, &fx.x).expect("x");
+    write_npy(&yp, &fx.y).expect("y");
+    let cases: Vec<(&str, PathBuf, PathBuf, &str)> = {
+        let short_y = d.join("short_y.npy");
+        write_npy(&short_y, &fx.y.slice(ndarray::s![..7]).to_owned()).expect("short y");
+        let wide_x = d.join("wide_x.npy");
+        write_npy(&wide_x, &Array2::<f64>::zeros((8, 4))).expect("wide x");
+        let y2 = d.join("y2.npy");
+        write_npy(&y2, &fx.y.clone().insert_axis(ndarray::Axis(1))).expect("y2");
+        let yu8 = d.join("yu8.npy");
+        write_npy(&yu8, &Array1::<u8>::ones(8)).expect("yu8");
+        let nan_x = d.join("nan_x.npy");
+        let mut xn = fx.x.clone();
+        xn[[2, 1]] = f64::NAN;
+        write_npy(&nan_x, &xn).expect("nan x");
+        let ybad = d.join("ybad.npy");
+        write_npy(&ybad, &Array1::from(vec![1i64, -1, 1, 1, 0, 1, 1, 1])).expect("ybad");
+        vec![
+            (
+                "n mismatch",
+                xp.clone(),
+                short_y,
+                "8 rows but y has 7 labels",
+            ),
+            (
+                "d mismatch",
+                wide_x,
+                yp.clone(),
+                "4 columns but the checkpoint's model expects d = 3",
+            ),
+            ("2-D y", xp.clone(), y2, "got 2 dimensions"),
+            ("u8 y", xp.clone(), yu8, "f32, f64, i32 or i64"),
+            ("NaN x", nan_x, yp.clone(), "row 2, column 1"),
+            (
+                "integer label 0",
+                xp.clone(),
+                ybad,
+                "y[4] = 0 is not -1 or +1",
+            ),
+            ("missing x", d.join("nope.npy"), yp.clone(), "cannot read"),
+        ]
+    };
+    for (what, x, y, msg) in cases {
+        let err = inspect::run(&args(&fx, &x, &y, &out)).expect_err(what);
+        let line = smoe_experiments::one_line(&err);
+        assert!(line.contains(msg), "{what}: {line}");
+        assert_nothing_written(&out);
+    }
+    let mut a = args(&fx, &xp, &yp, &out);
+    a.alpha = f64::NAN;
+    assert!(inspect::run(&a).is_err());
+    assert_nothing_written(&out);
+}
+
+#[test]
+fn f32_inputs_and_integer_labels_are_accepted() {
+    let fx = fixture();
+    let d = fx.dir.path();
+    let x32 = fx.x.mapv(|v| v as f32);
+    let xp = d.join("x32.npy");
+    write_npy(&xp, &x32).expect("x32");
+    let x64 = x32.mapv(f64::from);
+    let model = SparseMoe::<f64>::load(&fx.ckpt).expect("load");
+    let want = inspect::loss(&model, x64.view(), &fx.y.to_vec(), 0.1).expect("loss");
+    let y64 = fx.y.mapv(|v| v as i64);
+    let y32 = fx.y.mapv(|v| v as i32);
+    let y_f32 = fx.y.mapv(|v| v as f32);
+    let files = [d.join("yi64.npy"), d.join("yi32.npy"), d.join("yf32.npy")];
+    write_npy(&files[0], &y64).expect("y");
+    write_npy(&files[1], &y32).expect("y");
+    write_npy(&files[2], &y_f32).expect("y");
+    for (i, yp) in files.iter().enumerate() {
+        let out = d.join(format!("out{i}"));
+        inspect::run(&args(&fx, &xp, yp, &out)).expect("inspect");
+        let got = read_written(&out);
+        assert_eq!(num(&got.loss, "total"), want.total, "{}", yp.display());
+        assert_eq!(num(&got.loss, "logistic"), want.logistic);
+        assert_eq!(num(&got.loss, "balance"), want.balance);
+    }
+}
