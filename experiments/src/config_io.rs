@@ -24,9 +24,18 @@ pub fn apply_set(table: &mut toml::Table, set: &str) -> Result<()> {
     let Some((key, value)) = set.split_once('=') else {
         bail!("--set {set:?}: expected key=value");
     };
-    let parts: Vec<&str> = key.trim().split('.').collect();
+    set_value(table, key.trim(), parse_value(value.trim()))
+        .with_context(|| format!("--set {set:?}"))
+}
+
+/// Sets the dotted field `key` of `table` to `value`, creating sub-tables as needed.
+///
+/// # Errors
+/// An empty key part, or a path through a value that is not a table.
+pub fn set_value(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<()> {
+    let parts: Vec<&str> = key.split('.').collect();
     if parts.iter().any(|p| p.is_empty()) {
-        bail!("--set {set:?}: empty key");
+        bail!("empty key in {key:?}");
     }
     let mut cur = table;
     for p in &parts[..parts.len() - 1] {
@@ -35,13 +44,10 @@ pub fn apply_set(table: &mut toml::Table, set: &str) -> Result<()> {
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         cur = match entry {
             toml::Value::Table(t) => t,
-            _ => bail!("--set {set:?}: {p} is not a table"),
+            _ => bail!("{key}: {p} is not a table"),
         };
     }
-    cur.insert(
-        parts[parts.len() - 1].to_string(),
-        parse_value(value.trim()),
-    );
+    cur.insert(parts[parts.len() - 1].to_string(), value);
     Ok(())
 }
 

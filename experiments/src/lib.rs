@@ -6,13 +6,19 @@
 //! - [`bound_cmd`]: `smoe bound` (every term of every bound, what-if or for a checkpoint);
 //! - [`inspect`]: `smoe inspect` (f64 evaluation and gradients of a checkpoint, as .npy files);
 //! - [`run`]: one run — training plus every bound beside the measured gaps;
+//! - [`sweep`], [`sweep_cmd`]: `smoe sweep` / `smoe merge` (grids, resume, shards);
+//! - [`report`]: `smoe report` (summary.csv, SVG plots via [`plot`], report.md);
 //! - [`git`]: the source's git commit, for run records.
 
 pub mod bound_cmd;
 pub mod config_io;
 pub mod git;
 pub mod inspect;
+pub mod plot;
+pub mod report;
 pub mod run;
+pub mod sweep;
+pub mod sweep_cmd;
 pub mod train_cmd;
 
 /// Formats an error (with its causes) as one line.

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use smoe_experiments::{bound_cmd, inspect, one_line, train_cmd};
+use smoe_experiments::{bound_cmd, inspect, one_line, sweep_cmd, train_cmd};
 
 /// Train sparse Mixture-of-Experts models on the CPU and test learning theory.
 #[derive(Debug, Parser)]
@@ -18,6 +18,12 @@ struct Cli {
 enum Command {
     /// Train one model from a config; append its record (one JSON line) to --out.
     Train(train_cmd::TrainArgs),
+    /// Run a k × T × m × seed grid in parallel (resumable, shardable) and write its report.
+    Sweep(sweep_cmd::SweepArgs),
+    /// Combine the runs.jsonl of sweep shards into one folder.
+    Merge(sweep_cmd::MergeArgs),
+    /// Write summary.csv, the plots and report.md of a sweep folder.
+    Report(sweep_cmd::ReportArgs),
     /// Print every term of every generalization bound for given k, T, m, d (or a checkpoint).
     Bound(bound_cmd::BoundArgs),
     /// Evaluate a checkpoint in f64 on given data: outputs, losses, gradients, routing.
@@ -29,6 +35,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train_cmd::run(&args).map(|_| ()),
         Command::Inspect(args) => inspect::run(&args),
         Command::Bound(args) => bound_cmd::run(&args),
+        Command::Sweep(args) => sweep_cmd::run(&args),
+        Command::Merge(args) => sweep_cmd::merge(&args),
+        Command::Report(args) => sweep_cmd::report(&args),
     }
 }
 

@@ -1,0 +1,41 @@
+//! `smoe report`: the summary table, the plots and `report.md` of a sweep folder.
+//!
+//! - [`summary`]: runs grouped into cells (all grid coordinates but the seed), with mean, std
+//!   and 95 % confidence interval of every metric, bound and term; `summary.csv`;
+//! - [`figures`]: the SVG plots;
+//! - [`markdown`]: `report.md`, which reads on its own.
+
+pub mod figures;
+pub mod markdown;
+pub mod summary;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::sweep::{SweepConfig, read_lines, store::RUNS};
+
+/// Writes `summary.csv`, the plots and `report.md` into `dir` from its `runs.jsonl` (and
+/// `sweep.toml`, when present); returns the path of `report.md`.
+///
+/// # Errors
+/// Unreadable records, a folder without runs, unwritable outputs.
+pub fn write_report(dir: &Path) -> Result<PathBuf> {
+    let lines = read_lines(&dir.join(RUNS))?;
+    anyhow::ensure!(
+        !lines.is_empty(),
+        "{} holds no runs",
+        dir.join(RUNS).display()
+    );
+    let cfg_text = std::fs::read_to_string(dir.join("sweep.toml")).ok();
+    let cfg = cfg_text.as_deref().and_then(|t| SweepConfig::parse(t).ok());
+    let table = summary::Summary::from_lines(&lines);
+    let csv = table.to_csv();
+    std::fs::write(dir.join("summary.csv"), csv)
+        .with_context(|| format!("cannot write {}", dir.join("summary.csv").display()))?;
+    let figs = figures::write_all(dir, &table)?;
+    let md = markdown::render(cfg.as_ref(), &lines, &table, &figs)?;
+    let path = dir.join("report.md");
+    std::fs::write(&path, md).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}

@@ -1,0 +1,281 @@
+//! The sweep config and its expansion into cells.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use smoe_model::ModelError;
+use smoe_train::{TrainConfig, TrainError};
+
+use crate::config_io;
+
+/// One axis of the grid: a list of values, or an arithmetic or geometric range.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum GridAxis {
+    /// Explicit values, e.g. `"model.k" = [1, 2, 4]`.
+    List(Vec<toml::Value>),
+    /// `{ start, stop, step }` (inclusive, arithmetic) or `{ start, stop, factor }`
+    /// (inclusive, geometric), integers or floats.
+    Range {
+        /// First value.
+        start: f64,
+        /// Last value (included if hit).
+        stop: f64,
+        /// Additive step.
+        step: Option<f64>,
+        /// Multiplicative factor.
+        factor: Option<f64>,
+    },
+}
+
+impl GridAxis {
+    /// The axis' values in order.
+    ///
+    /// # Errors
+    /// An empty list, a range without exactly one of step/factor, or one that does not move
+    /// towards `stop`.
+    pub fn values(&self, name: &str) -> Result<Vec<toml::Value>> {
+        match self {
+            GridAxis::List(v) if v.is_empty() => bail!("grid axis {name} is empty"),
+            GridAxis::List(v) => Ok(v.clone()),
+            GridAxis::Range {
+                start,
+                stop,
+                step,
+                factor,
+            } => {
+                let integral = start.fract() == 0.0
+                    && stop.fract() == 0.0
+                    && step.is_none_or(|s| s.fract() == 0.0);
+                let next: Box<dyn Fn(f64) -> f64> = match (step, factor) {
+                    (Some(s), None) if *s > 0.0 => Box::new(move |x| x + s),
+                    (None, Some(f)) if *f > 1.0 && *start > 0.0 => Box::new(move |x| x * f),
+                    _ => bail!(
+                        "grid axis {name}: a range needs a positive step or a factor > 1 (with start > 0)"
+                    ),
+                };
+                let mut out = Vec::new();
+                let mut x = *start;
+                while x <= *stop * (1.0 + 1e-12) && out.len() < 100_000 {
+                    out.push(if integral {
+                        toml::Value::Integer(x.round() as i64)
+                    } else {
+                        toml::Value::Float(x)
+                    });
+                    x = next(x);
+                }
+                if out.is_empty() {
+                    bail!("grid axis {name}: the range from {start} to {stop} is empty");
+                }
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// A sweep: a base run config and a grid over any of its fields.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepConfig {
+    /// Name, used in the report.
+    pub name: String,
+    /// One paragraph on what the sweep asks (copied into the report).
+    #[serde(default)]
+    pub description: String,
+    /// The run config every cell starts from (the fields of `smoe train`'s config).
+    #[serde(default)]
+    pub base: toml::Table,
+    /// Dotted field path → values, e.g. `"model.k" = [1, 2, 4]`, `seed = { start = 0, stop = 4, step = 1 }`.
+    pub grid: BTreeMap<String, GridAxis>,
+}
+
+impl SweepConfig {
+    /// Parses a sweep config from TOML text.
+    ///
+    /// # Errors
+    /// TOML syntax, unknown keys, wrong types.
+    pub fn parse(text: &str) -> Result<Self> {
+        toml::from_str(text).context("sweep config")
+    }
+}
+
+/// One run of the sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    /// Position in grid order (0-based, over valid cells).
+    pub index: usize,
+    /// The grid coordinates, axis name → value.
+    pub coords: BTreeMap<String, serde_json::Value>,
+    /// The fully resolved run config.
+    pub config: TrainConfig,
+    /// Hash of the resolved config (which includes the seed): the resume key.
+    pub key: String,
+}
+
+/// FNV-1a 64 of the resolved config's JSON, as 16 hex digits.
+pub fn config_key(cfg: &TrainConfig) -> Result<String> {
+    let json = serde_json::to_string(cfg)?;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in json.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    Ok(format!("{h:016x}"))
+}
+
+fn is_invalid_topk(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<TrainError>(),
+        Some(TrainError::Model(ModelError::InvalidTopK { .. }))
+    )
+}
+
+fn toml_to_json(v: &toml::Value) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
+
+/// Expands the grid (cartesian product, axes in sorted order, last axis fastest) into valid
+/// cells; cells with k > T are skipped and described in the returned notes.
+///
+/// # Errors
+/// Bad axes, unknown fields, or any invalid cell other than k > T (a typo in the base config
+/// must not silently skip the whole sweep).
+pub fn expand(cfg: &SweepConfig) -> Result<(Vec<Cell>, Vec<String>)> {
+    let axes: Vec<(String, Vec<toml::Value>)> = cfg
+        .grid
+        .iter()
+        .map(|(k, a)| Ok((k.clone(), a.values(k)?)))
+        .collect::<Result<_>>()?;
+    if axes.is_empty() {
+        bail!("the sweep grid has no axes");
+    }
+    let total: usize = axes.iter().map(|(_, v)| v.len()).product();
+    if total > 1_000_000 {
+        bail!("the sweep grid has {total} cells; at most 1 000 000");
+    }
+    let mut cells = Vec::new();
+    let mut notes = Vec::new();
+    for flat in 0..total {
+        let mut rest = flat;
+        let mut choice = vec![0usize; axes.len()];
+        for (i, (_, vals)) in axes.iter().enumerate().rev() {
+            choice[i] = rest % vals.len();
+            rest /= vals.len();
+        }
+        let mut table = cfg.base.clone();
+        let mut coords = BTreeMap::new();
+        for ((name, vals), &c) in axes.iter().zip(&choice) {
+            config_io::set_value(&mut table, name, vals[c].clone())?;
+            coords.insert(name.clone(), toml_to_json(&vals[c]));
+        }
+        let resolved: Result<TrainConfig> = TrainConfig::deserialize(toml::Value::Table(table))
+            .map_err(anyhow::Error::from)
+            .and_then(|c: TrainConfig| {
+                c.validate()?;
+                Ok(c)
+            });
+        match resolved {
+            Ok(config) => {
+                let key = config_key(&config)?;
+                cells.push(Cell {
+                    index: cells.len(),
+                    coords,
+                    config,
+                    key,
+                });
+            }
+            Err(e) if is_invalid_topk(&e) => {
+                notes.push(format!(
+                    "skipped {}: {e}",
+                    serde_json::to_string(&coords).unwrap_or_default()
+                ));
+            }
+            Err(e) => {
+                return Err(e.context(format!(
+                    "sweep cell {}",
+                    serde_json::to_string(&coords).unwrap_or_default()
+                )));
+            }
+        }
+    }
+    Ok((cells, notes))
+}
+
+/// Parses `I/N` (1 ≤ I ≤ N).
+///
+/// # Errors
+/// Anything else.
+pub fn parse_shard(s: &str) -> Result<(usize, usize)> {
+    let parsed = s.split_once('/').and_then(|(i, n)| {
+        Some((
+            i.trim().parse::<usize>().ok()?,
+            n.trim().parse::<usize>().ok()?,
+        ))
+    });
+    match parsed {
+        Some((i, n)) if n >= 1 && (1..=n).contains(&i) => Ok((i, n)),
+        _ => bail!("--shard {s:?}: expected I/N with 1 <= I <= N"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_and_lists() {
+        let r = GridAxis::Range {
+            start: 1.0,
+            stop: 64.0,
+            step: None,
+            factor: Some(2.0),
+        };
+        let v: Vec<i64> = r
+            .values("T")
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_integer())
+            .collect();
+        assert_eq!(v, vec![1, 2, 4, 8, 16, 32, 64]);
+        let r = GridAxis::Range {
+            start: 0.0,
+            stop: 4.0,
+            step: Some(1.0),
+            factor: None,
+        };
+        assert_eq!(r.values("seed").unwrap().len(), 5);
+        assert!(GridAxis::List(vec![]).values("x").is_err());
+        assert_eq!(parse_shard("2/3").unwrap(), (2, 3));
+        assert!(
+            parse_shard("0/3").is_err() && parse_shard("4/3").is_err() && parse_shard("x").is_err()
+        );
+    }
+
+    #[test]
+    fn expansion_skips_k_above_t_and_keys_differ() {
+        let cfg = SweepConfig::parse(
+            r#"
+name = "t"
+[grid]
+"model.k" = [1, 4]
+"model.experts" = [2, 4]
+seed = [0, 1]
+"#,
+        )
+        .unwrap();
+        let (cells, notes) = expand(&cfg).unwrap();
+        // (k=4, T=2) is invalid for both seeds
+        assert_eq!(cells.len(), 6);
+        assert_eq!(notes.len(), 2);
+        let keys: std::collections::HashSet<_> = cells.iter().map(|c| c.key.clone()).collect();
+        assert_eq!(keys.len(), 6);
+        assert!(
+            cells
+                .iter()
+                .all(|c| c.config.model.k <= c.config.model.experts)
+        );
+        let bad = SweepConfig::parse("name = \"t\"\n[grid]\n\"train.lr\" = [-1.0]\n").unwrap();
+        assert!(expand(&bad).is_err());
+    }
+}

@@ -1,0 +1,157 @@
+//! The parallel sweep runner.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use smoe_train::RunStatus;
+
+use super::store::{Store, SweepLine};
+use super::{Cell, SweepConfig, expand};
+use crate::run::run_one;
+
+/// How to run a sweep.
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
+    /// Output folder (records, config copy, report).
+    pub out: PathBuf,
+    /// Runs in parallel (each run single-threaded).
+    pub jobs: usize,
+    /// Skip cells already in `runs.jsonl`.
+    pub resume: bool,
+    /// Run only the I-th of N slices (1-based): cells with index ≡ I−1 (mod N).
+    pub shard: Option<(usize, usize)>,
+    /// No progress bars.
+    pub quiet: bool,
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepOutcome {
+    /// Valid cells in the whole grid.
+    pub cells: usize,
+    /// Cells in this shard.
+    pub in_shard: usize,
+    /// Already recorded, skipped on resume.
+    pub resumed: usize,
+    /// Runs this call finished (ok, diverged or error).
+    pub ran: usize,
+    /// Of those, failed (diverged or error).
+    pub failed: usize,
+    /// Notes on skipped cells (k > T).
+    pub notes: Vec<String>,
+}
+
+fn bars(total: usize, jobs: usize, quiet: bool) -> (MultiProgress, ProgressBar, Vec<ProgressBar>) {
+    let multi = MultiProgress::new();
+    if quiet || !std::io::stderr().is_terminal() {
+        multi.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let main = multi.add(ProgressBar::new(total as u64));
+    if let Ok(s) =
+        ProgressStyle::with_template("{bar:30} {pos}/{len} runs [{elapsed} < {eta}] {msg}")
+    {
+        main.set_style(s);
+    }
+    let workers = (0..jobs)
+        .map(|_| {
+            let b = multi.add(ProgressBar::new_spinner());
+            if let Ok(s) = ProgressStyle::with_template("  {spinner} {msg}") {
+                b.set_style(s);
+            }
+            b
+        })
+        .collect();
+    (multi, main, workers)
+}
+
+fn line_for(cell: &Cell, result: Result<smoe_train::TrainOutcome>) -> SweepLine {
+    match result {
+        Ok(outcome) => {
+            let r = outcome.record;
+            SweepLine {
+                key: cell.key.clone(),
+                cell: cell.index,
+                coords: cell.coords.clone(),
+                status: match r.status {
+                    RunStatus::Ok => "ok",
+                    RunStatus::Diverged => "diverged",
+                }
+                .into(),
+                failure: r.failure.clone(),
+                record: Some(r),
+            }
+        }
+        Err(e) => SweepLine {
+            key: cell.key.clone(),
+            cell: cell.index,
+            coords: cell.coords.clone(),
+            status: "error".into(),
+            failure: Some(crate::one_line(&e)),
+            record: None,
+        },
+    }
+}
+
+/// Runs the sweep `cfg` (its text `text` is copied to `out/sweep.toml`).
+///
+/// # Errors
+/// Invalid grid or base config (before anything runs), unwritable output.
+pub fn run_sweep(cfg: &SweepConfig, text: &str, opts: &SweepOptions) -> Result<SweepOutcome> {
+    anyhow::ensure!(opts.jobs >= 1, "--jobs must be at least 1");
+    let (cells, notes) = expand(cfg)?;
+    let mine: Vec<&Cell> = cells
+        .iter()
+        .filter(|c| opts.shard.is_none_or(|(i, n)| c.index % n == i - 1))
+        .collect();
+    let (store, done) = Store::open(&opts.out, opts.resume)?;
+    std::fs::write(opts.out.join("sweep.toml"), text)
+        .with_context(|| format!("cannot write {}", opts.out.join("sweep.toml").display()))?;
+    let todo: Vec<&Cell> = mine
+        .iter()
+        .copied()
+        .filter(|c| !done.contains(&c.key))
+        .collect();
+    let (_multi, main, workers) = bars(todo.len(), opts.jobs, opts.quiet);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs)
+        .build()
+        .context("cannot start the worker pool")?;
+    let failed = std::sync::atomic::AtomicUsize::new(0);
+    pool.install(|| {
+        todo.par_iter().try_for_each(|cell| -> Result<()> {
+            let w = rayon::current_thread_index().unwrap_or(0) % workers.len().max(1);
+            if let Some(b) = workers.get(w) {
+                b.set_message(serde_json::to_string(&cell.coords).unwrap_or_default());
+                b.tick();
+            }
+            // one thread per run: results never depend on --jobs
+            let single = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .context("cannot start a run's thread")?;
+            let result = single.install(|| run_one(&cell.config, &mut |_| {}));
+            let line = line_for(cell, result);
+            if line.status != "ok" {
+                failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            store.append(&line)?;
+            main.inc(1);
+            Ok(())
+        })
+    })?;
+    main.finish_and_clear();
+    for w in &workers {
+        w.finish_and_clear();
+    }
+    Ok(SweepOutcome {
+        cells: cells.len(),
+        in_shard: mine.len(),
+        resumed: mine.len() - todo.len(),
+        ran: todo.len(),
+        failed: failed.into_inner(),
+        notes,
+    })
+}

@@ -1,0 +1,153 @@
+//! `smoe sweep`, `smoe merge` and `smoe report` on the command line.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::sweep::{self, QUICK_CONFIG, QUICK_OUT, SweepConfig, SweepOptions, parse_shard};
+
+/// Arguments of `smoe sweep`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SweepArgs {
+    /// Sweep config (TOML: name, description, [base] run config, [grid] of dotted fields).
+    /// Without it, the quick k × T sweep (experiments/configs/kt-quick.toml) runs.
+    pub config: Option<PathBuf>,
+    /// Output folder [default: results/<name> of the config].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Runs in parallel, each single-threaded [default: the number of cores].
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Skip every cell already recorded in DIR/runs.jsonl (keyed by a hash of the resolved
+    /// config and seed). Without it an existing runs.jsonl is moved to runs.jsonl.prev.
+    #[arg(long)]
+    pub resume: bool,
+    /// Run only the I-th of N deterministic slices of the grid (1-based), e.g. 2/4.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Do not write the report at the end (it is skipped anyway for a shard).
+    #[arg(long)]
+    pub no_report: bool,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Arguments of `smoe merge`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MergeArgs {
+    /// Shard output folders to combine.
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Folder for the merged runs.jsonl (and sweep.toml).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// Arguments of `smoe report`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportArgs {
+    /// A sweep folder holding runs.jsonl (and sweep.toml).
+    pub dir: PathBuf,
+}
+
+/// Reads the sweep config of `args` (or the quick one) with its text.
+///
+/// # Errors
+/// Unreadable file or invalid config.
+pub fn load_config(path: Option<&std::path::Path>) -> Result<(SweepConfig, String)> {
+    let text = match path {
+        Some(p) => std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read sweep config {}", p.display()))?,
+        None => QUICK_CONFIG.to_string(),
+    };
+    let cfg = SweepConfig::parse(&text).with_context(|| {
+        path.map_or("the built-in quick sweep".into(), |p| {
+            p.display().to_string()
+        })
+    })?;
+    Ok((cfg, text))
+}
+
+/// Runs `smoe sweep`.
+///
+/// # Errors
+/// Invalid config or options (before anything runs), unwritable output, report errors.
+pub fn run(args: &SweepArgs) -> Result<()> {
+    let (cfg, text) = load_config(args.config.as_deref())?;
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        if args.config.is_none() {
+            PathBuf::from(QUICK_OUT)
+        } else {
+            PathBuf::from("results").join(&cfg.name)
+        }
+    });
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let start = std::time::Instant::now();
+    let outcome = sweep::run_sweep(
+        &cfg,
+        &text,
+        &SweepOptions {
+            out: out.clone(),
+            jobs,
+            resume: args.resume,
+            shard,
+            quiet: args.quiet,
+        },
+    )?;
+    let secs = start.elapsed().as_secs_f64();
+    for n in &outcome.notes {
+        eprintln!("note: {n}");
+    }
+    println!(
+        "sweep {}: {} runs in the grid{}, {} already recorded, {} run ({} failed) in {:.1} s ({:.2} runs/s, {} jobs) -> {}",
+        cfg.name,
+        outcome.cells,
+        shard.map_or(String::new(), |(i, n)| format!(
+            ", shard {i}/{n} has {}",
+            outcome.in_shard
+        )),
+        outcome.resumed,
+        outcome.ran,
+        outcome.failed,
+        secs,
+        outcome.ran as f64 / secs.max(1e-9),
+        jobs,
+        out.join(sweep::store::RUNS).display()
+    );
+    if shard.is_none() && !args.no_report {
+        let path = crate::report::write_report(&out)?;
+        println!("report: {}", path.display());
+    } else if shard.is_some() {
+        println!(
+            "shard done; combine shards with `smoe merge DIR... --out DIR` then `smoe report DIR`"
+        );
+    }
+    Ok(())
+}
+
+/// Runs `smoe merge`.
+///
+/// # Errors
+/// Unreadable shards or unwritable output.
+pub fn merge(args: &MergeArgs) -> Result<()> {
+    let n = sweep::merge(&args.dirs, &args.out)?;
+    println!(
+        "merged {n} runs into {}",
+        args.out.join(sweep::store::RUNS).display()
+    );
+    Ok(())
+}
+
+/// Runs `smoe report`.
+///
+/// # Errors
+/// Unreadable records or unwritable report.
+pub fn report(args: &ReportArgs) -> Result<()> {
+    let path = crate::report::write_report(&args.dir)?;
+    println!("report: {}", path.display());
+    Ok(())
+}
