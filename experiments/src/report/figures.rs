@@ -54,11 +54,26 @@ fn save(
     Ok(())
 }
 
-/// Writes every plot into `dir`.
+/// Removes the plots an earlier report wrote (their names depend on the grid).
+fn remove_stale(dir: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.ends_with(".svg") && (name.starts_with("gap_vs_") || name.starts_with("heatmap_gap_")) {
+            std::fs::remove_file(e.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes every plot into `dir` (first removing those of an earlier report).
 ///
 /// # Errors
 /// Unwritable files.
 pub fn write_all(dir: &Path, s: &Summary) -> Result<Figures> {
+    remove_stale(dir)?;
     let (ks, ts, ms) = s.axes();
     let mut figs = Vec::new();
     for &m in &ms {
