@@ -4,7 +4,7 @@
 //!   one line per T; gap vs T per k on a log x axis);
 //! - [`scatter_loglog`]: log–log scatter with an optional y = x diagonal (measured gap vs a
 //!   bound);
-//! - [`heatmap`]: a value over two categorical axes, viridis-coloured, values printed in the
+//! - [`heatmap()`]: a value over two categorical axes, viridis-coloured, values printed in the
 //!   cells, hatched cells where there is no value (k > T);
 //! - [`scatter_with_fit`] with [`least_squares`] or [`least_squares_through_origin`]: points
 //!   and a fitted line with its equation and R².

@@ -9,7 +9,7 @@ use crate::sweep::{self, QUICK_CONFIG, QUICK_OUT, SweepConfig, SweepOptions, par
 /// Arguments of `smoe sweep`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SweepArgs {
-    /// Sweep config (TOML: name, description, [base] run config, [grid] of dotted fields).
+    /// Sweep config (TOML: name, description, `[base]` run config, `[grid]` of dotted fields).
     /// Without it, the quick k × T sweep (experiments/configs/kt-quick.toml) runs.
     pub config: Option<PathBuf>,
     /// Output folder [default: results/<name> of the config].

@@ -104,7 +104,7 @@ pub(crate) struct ChartSpec<'a> {
     pub empty_note: Option<&'a str>,
 }
 
-/// An x–y chart being drawn: the frame is done, data goes inside [`Chart::area`].
+/// An x–y chart being drawn: the frame is done, data goes inside its plot area.
 pub(crate) struct Chart {
     svg: Svg,
     x: Range,

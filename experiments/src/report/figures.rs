@@ -61,7 +61,9 @@ fn remove_stale(dir: &Path) -> Result<()> {
     };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().to_string();
-        if name.ends_with(".svg") && (name.starts_with("gap_vs_") || name.starts_with("heatmap_gap_")) {
+        if name.ends_with(".svg")
+            && (name.starts_with("gap_vs_") || name.starts_with("heatmap_gap_"))
+        {
             std::fs::remove_file(e.path())?;
         }
     }
