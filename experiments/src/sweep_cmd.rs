@@ -12,7 +12,7 @@ pub struct SweepArgs {
     /// Sweep config (TOML: name, description, `[base]` run config, `[grid]` of dotted fields).
     /// Without it, the quick k × T sweep (experiments/configs/kt-quick.toml) runs.
     pub config: Option<PathBuf>,
-    /// Output folder [default: results/<name> of the config].
+    /// Output folder [default: `results/NAME`, NAME from the config].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Runs in parallel, each single-threaded [default: the number of cores].
