@@ -8,6 +8,7 @@
 //! - [`run`]: one run — training plus every bound beside the measured gaps;
 //! - [`sweep`], [`sweep_cmd`]: `smoe sweep` / `smoe merge` (grids, resume, shards);
 //! - [`report`]: `smoe report` (summary.csv, SVG plots via [`plot`], report.md);
+//! - [`slurm`]: the Slurm job-array script of a sweep (`smoe sweep --print-sbatch`);
 //! - [`git`]: the source's git commit, for run records.
 
 pub mod bound_cmd;
@@ -17,6 +18,7 @@ pub mod inspect;
 pub mod plot;
 pub mod report;
 pub mod run;
+pub mod slurm;
 pub mod sweep;
 pub mod sweep_cmd;
 pub mod train_cmd;

@@ -31,6 +31,14 @@ pub struct SweepArgs {
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
+    /// Print a Slurm batch script running this sweep as a job array of --shards tasks (each
+    /// `--shard $SLURM_ARRAY_TASK_ID/N --out DIR/shard-$SLURM_ARRAY_TASK_ID --resume`) and
+    /// exit; creates DIR for the task logs. Needs --out.
+    #[arg(long, requires = "out")]
+    pub print_sbatch: bool,
+    /// Tasks of the job array for --print-sbatch.
+    #[arg(long, default_value_t = 4)]
+    pub shards: usize,
 }
 
 /// Arguments of `smoe merge`.
@@ -75,6 +83,9 @@ pub fn load_config(path: Option<&std::path::Path>) -> Result<(SweepConfig, Strin
 /// Invalid config or options (before anything runs), unwritable output, report errors.
 pub fn run(args: &SweepArgs) -> Result<()> {
     let (cfg, text) = load_config(args.config.as_deref())?;
+    if args.print_sbatch {
+        return print_sbatch(args, &cfg, &text);
+    }
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     let out = args.out.clone().unwrap_or_else(|| {
         if args.config.is_none() {
@@ -99,8 +110,14 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         },
     )?;
     let secs = start.elapsed().as_secs_f64();
-    for n in &outcome.notes {
+    for n in outcome.notes.iter().take(3) {
         eprintln!("note: {n}");
+    }
+    if outcome.notes.len() > 3 {
+        eprintln!(
+            "note: … and {} more runs skipped for k > T",
+            outcome.notes.len() - 3
+        );
     }
     println!(
         "sweep {}: {} runs in the grid{}, {} already recorded, {} run ({} failed) in {:.1} s ({:.2} runs/s, {} jobs) -> {}",
@@ -126,6 +143,50 @@ pub fn run(args: &SweepArgs) -> Result<()> {
             "shard done; combine shards with `smoe merge DIR... --out DIR` then `smoe report DIR`"
         );
     }
+    Ok(())
+}
+
+/// Prints the Slurm batch script of the sweep (see [`crate::slurm`]).
+///
+/// # Errors
+/// An invalid sweep (checked before printing), --shards 0, an unwritable DIR.
+fn print_sbatch(args: &SweepArgs, cfg: &SweepConfig, text: &str) -> Result<()> {
+    anyhow::ensure!(args.shards >= 1, "--shards must be at least 1");
+    anyhow::ensure!(
+        args.shard.is_none(),
+        "--print-sbatch and --shard do not go together"
+    );
+    let (cells, _) = sweep::expand(cfg)?;
+    let out = args
+        .out
+        .clone()
+        .context("--print-sbatch needs --out (the shared folder every task writes to)")?;
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let out = std::fs::canonicalize(&out)?;
+    // the config the tasks read: the given file, or the built-in quick sweep written out
+    let config = match &args.config {
+        Some(p) => {
+            std::fs::canonicalize(p).with_context(|| format!("cannot find {}", p.display()))?
+        }
+        None => {
+            let p = out.join("kt-quick.toml");
+            std::fs::write(&p, text).with_context(|| format!("cannot write {}", p.display()))?;
+            p
+        }
+    };
+    let smoe = std::env::current_exe().context("cannot locate the smoe binary")?;
+    let jobs = args.jobs.unwrap_or(1);
+    print!(
+        "{}",
+        crate::slurm::sbatch_script(
+            &smoe,
+            &config,
+            &out,
+            &cfg.name,
+            args.shards.min(cells.len().max(1)),
+            jobs
+        )
+    );
     Ok(())
 }
 
