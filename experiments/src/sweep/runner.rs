@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use rayon::prelude::*;
 use smoe_train::RunStatus;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::store::{Store, SweepLine};
 use super::{Cell, SweepConfig, expand};
@@ -115,33 +116,52 @@ pub fn run_sweep(cfg: &SweepConfig, text: &str, opts: &SweepOptions) -> Result<S
         .filter(|c| !done.contains(&c.key))
         .collect();
     let (_multi, main, workers) = bars(todo.len(), opts.jobs, opts.quiet);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs)
-        .build()
-        .context("cannot start the worker pool")?;
-    let failed = std::sync::atomic::AtomicUsize::new(0);
-    pool.install(|| {
-        todo.par_iter().try_for_each(|cell| -> Result<()> {
-            let w = rayon::current_thread_index().unwrap_or(0) % workers.len().max(1);
-            if let Some(b) = workers.get(w) {
-                b.set_message(serde_json::to_string(&cell.coords).unwrap_or_default());
-                b.tick();
-            }
-            // one thread per run: results never depend on --jobs
-            let single = rayon::ThreadPoolBuilder::new()
-                .num_threads(1)
-                .build()
-                .context("cannot start a run's thread")?;
-            let result = single.install(|| run_one(&cell.config, &mut |_| {}));
-            let line = line_for(cell, result);
-            if line.status != "ok" {
-                failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-            store.append(&line)?;
-            main.inc(1);
-            Ok(())
-        })
-    })?;
+    // J plain worker threads pull cells from a shared counter; each owns a one-thread rayon
+    // pool for its runs. (Nesting rayon pools would let a waiting worker steal more cells and
+    // run far more than J at once.)
+    let next = AtomicUsize::new(0);
+    let failed = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let first_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for w in 0..opts.jobs.min(todo.len().max(1)) {
+            let (next, failed, stop, first_error) = (&next, &failed, &stop, &first_error);
+            let (todo, store, main, bar) = (&todo, &store, &main, workers.get(w));
+            scope.spawn(move || {
+                let work = || -> Result<()> {
+                    let single = rayon::ThreadPoolBuilder::new()
+                        .num_threads(1)
+                        .build()
+                        .context("cannot start a worker's thread pool")?;
+                    while !stop.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(cell) = todo.get(i) else { break };
+                        if let Some(b) = bar {
+                            b.set_message(serde_json::to_string(&cell.coords).unwrap_or_default());
+                            b.tick();
+                        }
+                        let result = single.install(|| run_one(&cell.config, &mut |_| {}));
+                        let line = line_for(cell, result);
+                        if line.status != "ok" {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                        store.append(&line)?;
+                        main.inc(1);
+                    }
+                    Ok(())
+                };
+                if let Err(e) = work() {
+                    stop.store(true, Ordering::Relaxed);
+                    if let Ok(mut slot) = first_error.lock() {
+                        slot.get_or_insert(e);
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = first_error.into_inner().ok().flatten() {
+        return Err(e);
+    }
     main.finish_and_clear();
     for w in &workers {
         w.finish_and_clear();
