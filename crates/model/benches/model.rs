@@ -56,7 +56,7 @@ fn step(model: &mut SparseMoe<f32>, x: &Array2<f32>, df: &Array1<f32>) {
 }
 
 fn bench(c: &mut Criterion) {
-    let mut group = c.benchmark_group("fwd_bwd_256x32_w64");
+    let mut group = c.benchmark_group("fwd_bwd_256x32_w64_1thread");
     for (t, k) in cases() {
         let (mut model, x, df) = setup(t, k);
         group.throughput(Throughput::Elements(useful_flops(t, k) as u64));
@@ -98,12 +98,21 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool")
+        .install(f)
+}
+
 fn write_report() {
     let mut rows = Vec::new();
     for (t, k) in cases() {
-        let secs = median_step_time(t, k, 15, 50);
+        let secs = in_pool(1, || median_step_time(t, k, 15, 50));
+        let secs2 = in_pool(2, || median_step_time(t, k, 15, 50));
         let gflops = useful_flops(t, k) / secs / 1e9;
-        rows.push((t, k, secs, gflops));
+        rows.push((t, k, secs, gflops, secs2));
     }
     let base = rows.iter().find(|r| r.0 == 4).map_or(1.0, |r| r.3);
     let t64 = rows.iter().find(|r| r.0 == 64).map_or(0.0, |r| r.3);
@@ -111,14 +120,19 @@ fn write_report() {
     md.push_str("# Model benchmark: forward + backward of one batch\n\n");
     md.push_str("Command: `cargo bench -p smoe-model` (criterion, then this table: median of 15 runs of 50 steps).\n\n");
     md.push_str(&format!(
-        "Machine: `{}` ({} threads available; the model runs single-threaded).\n\n",
+        "Machine: `{}` ({} threads available). The sparsity check uses one thread (a rayon pool of 1: experts run one after the other, as in a sweep); the last column runs the experts of a batch in parallel on 2 threads.\n\n",
         cpu_model(),
         std::thread::available_parallelism().map_or(1, |n| n.get())
     ));
     md.push_str("Batch 256 rows, d = 32, experts of depth 1 and width 64 (ReLU), linear router, top-k softmax gate, f32, dropless. Useful flops = router (forward, dW, dx) + the k selected experts (forward, dW, dx), counted from the shapes: 256 · (6·32·T + k · 6·(32·64 + 64)).\n\n");
-    md.push_str("| T | k | time per step (µs) | useful GFLOP/s |\n|---|---|---|---|\n");
-    for (t, k, secs, g) in &rows {
-        md.push_str(&format!("| {t} | {k} | {:.1} | {:.1} |\n", secs * 1e6, g));
+    md.push_str("| T | k | time per step, 1 thread (µs) | useful GFLOP/s, 1 thread | time per step, 2 threads (µs) |\n|---|---|---|---|---|\n");
+    for (t, k, secs, g, secs2) in &rows {
+        md.push_str(&format!(
+            "| {t} | {k} | {:.1} | {:.1} | {:.1} |\n",
+            secs * 1e6,
+            g,
+            secs2 * 1e6
+        ));
     }
     md.push_str(&format!(
         "\nSparsity check: useful GFLOP/s at T = 64 is {:.2} × that at T = 4 (target ≥ 0.5).\n",
@@ -135,6 +149,10 @@ fn write_report() {
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
+    // criterion times one thread: the global pool has one (the 2-thread column uses its own)
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build_global();
     bench(&mut c);
     c.final_summary();
     if std::env::args().any(|a| a == "--bench") {
