@@ -67,23 +67,32 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-/// Median over `reps` runs of the mean time of `iters` steps, in seconds.
-fn median_step_time(t: usize, k: usize, reps: usize, iters: usize) -> f64 {
-    let (mut model, x, df) = setup(t, k);
-    for _ in 0..iters {
-        step(&mut model, &x, &df);
+/// Median step time (seconds) of every case: `reps` rounds, each timing `iters` steps of
+/// every case in turn, so slow drift of a shared machine hits all cases alike.
+fn median_step_times(reps: usize, iters: usize) -> Vec<f64> {
+    let mut setups: Vec<_> = cases().into_iter().map(|(t, k)| setup(t, k)).collect();
+    for (model, x, df) in setups.iter_mut() {
+        for _ in 0..iters {
+            step(model, x, df);
+        }
     }
-    let mut v: Vec<f64> = (0..reps)
-        .map(|_| {
+    let mut times = vec![Vec::with_capacity(reps); setups.len()];
+    for _ in 0..reps {
+        for ((model, x, df), out) in setups.iter_mut().zip(times.iter_mut()) {
             let start = Instant::now();
             for _ in 0..iters {
-                step(&mut model, &x, &df);
+                step(model, x, df);
             }
-            start.elapsed().as_secs_f64() / iters as f64
+            out.push(start.elapsed().as_secs_f64() / iters as f64);
+        }
+    }
+    times
+        .into_iter()
+        .map(|mut v| {
+            v.sort_by(f64::total_cmp);
+            v[reps / 2]
         })
-        .collect();
-    v.sort_by(f64::total_cmp);
-    v[reps / 2]
+        .collect()
 }
 
 fn cpu_model() -> String {
@@ -107,18 +116,18 @@ fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
 }
 
 fn write_report() {
-    let mut rows = Vec::new();
-    for (t, k) in cases() {
-        let secs = in_pool(1, || median_step_time(t, k, 15, 50));
-        let secs2 = in_pool(2, || median_step_time(t, k, 15, 50));
-        let gflops = useful_flops(t, k) / secs / 1e9;
-        rows.push((t, k, secs, gflops, secs2));
-    }
+    let one = in_pool(1, || median_step_times(21, 50));
+    let two = in_pool(2, || median_step_times(21, 50));
+    let rows: Vec<_> = cases()
+        .into_iter()
+        .zip(one.into_iter().zip(two))
+        .map(|((t, k), (secs, secs2))| (t, k, secs, useful_flops(t, k) / secs / 1e9, secs2))
+        .collect();
     let base = rows.iter().find(|r| r.0 == 4).map_or(1.0, |r| r.3);
     let t64 = rows.iter().find(|r| r.0 == 64).map_or(0.0, |r| r.3);
     let mut md = String::new();
     md.push_str("# Model benchmark: forward + backward of one batch\n\n");
-    md.push_str("Command: `cargo bench -p smoe-model` (criterion, then this table: median of 15 runs of 50 steps).\n\n");
+    md.push_str("Command: `cargo bench -p smoe-model` (criterion, then this table: median of 21 interleaved rounds of 50 steps per case).\n\n");
     md.push_str(&format!(
         "Machine: `{}` ({} threads available). The sparsity check uses one thread (a rayon pool of 1: experts run one after the other, as in a sweep); the last column runs the experts of a batch in parallel on 2 threads.\n\n",
         cpu_model(),

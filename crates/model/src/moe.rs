@@ -36,7 +36,7 @@ pub struct AuxGrad<'a, F> {
 
 /// Below this many multiply-adds in the expert layers of a batch, experts run one after the
 /// other: rayon's fork-join costs a few microseconds.
-const PARALLEL_MIN_WORK: usize = 1 << 18;
+const PARALLEL_MIN_WORK: usize = 1 << 20;
 
 /// Splits `buf` into the consecutive chunks `offsets[j]·scale .. offsets[j+1]·scale`.
 fn split_by_offsets<'a, T>(
