@@ -1,15 +1,10 @@
 //! Bounds beside every run, and `smoe bound`.
 
-use std::process::Command;
+mod common;
+
+use common::smoe;
 
 use serde_json::Value;
-
-fn smoe(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_smoe"))
-        .args(args)
-        .output()
-        .expect("run smoe")
-}
 
 fn f(v: &Value, path: &[&str]) -> f64 {
     let mut cur = v;

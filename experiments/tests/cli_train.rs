@@ -2,17 +2,12 @@
 //! writes nothing; a good run appends one parsable record; the committed default config is
 //! the built-in default.
 
+mod common;
+
+use common::smoe;
 use std::path::Path;
-use std::process::Command;
 
 use smoe_train::{RunRecord, TrainConfig};
-
-fn smoe(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_smoe"))
-        .args(args)
-        .output()
-        .expect("run smoe")
-}
 
 fn assert_rejected(args: &[&str], out: &Path, what: &str) {
     let o = smoe(args);

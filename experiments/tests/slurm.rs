@@ -2,7 +2,7 @@
 //! runs it through `../shared/slurm-local.sh`, which brings up a single-node cluster:
 //!
 //! ```sh
-//! bash ../shared/slurm-local.sh cargo test -p smoe-experiments --test slurm -- --ignored
+//! bash ../shared/slurm-local.sh cargo test --workspace --test slurm -- --ignored
 //! ```
 //!
 //! It types the README's three commands (`smoe sweep --print-sbatch`, `sbatch` of the array,
@@ -10,12 +10,12 @@
 //! equal those of the same sweep run locally in one process (timings aside); then it cancels
 //! one array task mid-run, resubmits the same script, and checks the records again.
 
-use std::collections::BTreeMap;
+mod common;
+
+use common::records;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-use serde_json::Value;
 
 const SWEEP: &str = r#"
 name = "slurm-test"
@@ -86,20 +86,6 @@ fn wait_gone(jobs: &[&str], limit: Duration) {
 
 fn lines_in(path: &Path) -> usize {
     std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
-}
-
-/// key → line without timings.
-fn records(dir: &Path) -> BTreeMap<String, Value> {
-    let text = std::fs::read_to_string(dir.join("runs.jsonl")).expect("runs.jsonl");
-    text.lines()
-        .map(|l| {
-            let mut v: Value = serde_json::from_str(l).expect("json line");
-            if let Some(r) = v.get_mut("record").and_then(Value::as_object_mut) {
-                r.remove("timings");
-            }
-            (v["key"].as_str().expect("key").to_string(), v)
-        })
-        .collect()
 }
 
 /// The README's first command: the job-array script, written to `script`.

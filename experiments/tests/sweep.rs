@@ -2,12 +2,12 @@
 //! unsharded sweep; --jobs 1 and --jobs 2 give identical records; summary.csv has its
 //! documented columns; every SVG is well-formed XML.
 
-use std::collections::BTreeMap;
+mod common;
+
+use common::{records, smoe};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-use serde_json::Value;
 
 const SWEEP: &str = r#"
 name = "test-sweep"
@@ -33,13 +33,6 @@ eval_every = 0
 seed = [0, 1]
 "#;
 
-fn smoe(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_smoe"))
-        .args(args)
-        .output()
-        .expect("run smoe")
-}
-
 fn sweep(cfg: &Path, out: &Path, extra: &[&str]) {
     let mut args = vec![
         "sweep",
@@ -55,20 +48,6 @@ fn sweep(cfg: &Path, out: &Path, extra: &[&str]) {
         "{args:?}: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-}
-
-/// key → line without timings.
-fn records(dir: &Path) -> BTreeMap<String, Value> {
-    let text = std::fs::read_to_string(dir.join("runs.jsonl")).expect("runs.jsonl");
-    text.lines()
-        .map(|l| {
-            let mut v: Value = serde_json::from_str(l).expect("json line");
-            if let Some(r) = v.get_mut("record").and_then(Value::as_object_mut) {
-                r.remove("timings");
-            }
-            (v["key"].as_str().expect("key").to_string(), v)
-        })
-        .collect()
 }
 
 fn setup() -> (tempfile::TempDir, std::path::PathBuf) {

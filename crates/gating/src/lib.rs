@@ -38,7 +38,7 @@ pub use dense::DenseSoftmax;
 pub use error::GatingError;
 pub use noisy::NoisyTopK;
 pub use routing::{GateGrad, Routing};
-pub use softmax_topk::SoftmaxTopK;
+pub use softmax_topk::{SoftmaxTopK, softmax_rows};
 pub use topk::{select_topk, topk_indices};
 pub use topk_softmax::TopKSoftmax;
 

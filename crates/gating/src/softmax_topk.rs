@@ -27,7 +27,8 @@ impl SoftmaxTopK {
     }
 }
 
-fn softmax_rows<F: Float>(z: ArrayView2<'_, F>) -> Array2<F> {
+/// Row-wise softmax of `z [b, T]` (max-shifted).
+pub fn softmax_rows<F: Float>(z: ArrayView2<'_, F>) -> Array2<F> {
     let mut p = z.to_owned();
     for mut row in p.rows_mut() {
         let max = row.iter().copied().fold(F::neg_infinity(), F::max);

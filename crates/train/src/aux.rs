@@ -13,16 +13,9 @@ use smoe_nn::Float;
 /// The balance-loss convention, written into every run record.
 pub const BALANCE_CONVENTION: &str = "switch: alpha*T*sum_j frac_j*P_j; frac_j over all k slots / (b*k), P_j = batch mean of full softmax(z)_j; equals alpha at perfect balance";
 
-/// Row-wise softmax of `z [b, T]`.
+/// Row-wise softmax of `z [b, T]`, computed in f64.
 pub fn softmax_rows<F: Float>(z: ArrayView2<'_, F>) -> Array2<f64> {
-    let mut p = z.mapv(|v| v.to_f64c());
-    for mut row in p.rows_mut() {
-        let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        row.mapv_inplace(|v| (v - max).exp());
-        let s: f64 = row.sum();
-        row.mapv_inplace(|v| v / s);
-    }
-    p
+    smoe_gating::softmax_rows(z.mapv(|v| v.to_f64c()).view())
 }
 
 /// Switch load balancing: value `α T Σ_j frac_j P_j` and `dL/dz [b, T]`

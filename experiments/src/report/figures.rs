@@ -42,6 +42,28 @@ fn point(c: &CellSummary, metric: &str, x: f64) -> Option<(f64, f64, f64, f64)> 
     Some((x, s.mean, s.mean - h, s.mean + h))
 }
 
+/// The mean 0-1 gap (with its CI) along `xs`, one series per value of `lines` named
+/// `{name} = value`; `cell(line, x)` finds the cell, `coord(x)` places it on the x axis.
+fn series<'a>(
+    lines: &[usize],
+    xs: &[usize],
+    name: &str,
+    cell: impl Fn(usize, usize) -> Option<&'a CellSummary>,
+    coord: impl Fn(usize) -> f64,
+) -> Vec<Series> {
+    lines
+        .iter()
+        .map(|&l| Series {
+            label: format!("{name} = {l}"),
+            points: xs
+                .iter()
+                .filter_map(|&x| cell(l, x).and_then(|c| point(c, "gap_01", coord(x))))
+                .collect(),
+        })
+        .filter(|se| !se.points.is_empty())
+        .collect()
+}
+
 fn save(
     dir: &Path,
     out: &mut Vec<Figure>,
@@ -79,17 +101,13 @@ pub fn write_all(dir: &Path, s: &Summary) -> Result<Figures> {
     let (ks, ts, ms) = s.axes();
     let mut figs = Vec::new();
     for &m in &ms {
-        let by_t: Vec<Series> = ts
-            .iter()
-            .map(|&t| Series {
-                label: format!("T = {t}"),
-                points: ks
-                    .iter()
-                    .filter_map(|&k| s.at(k, t, m).and_then(|c| point(c, "gap_01", k as f64)))
-                    .collect(),
-            })
-            .filter(|se| !se.points.is_empty())
-            .collect();
+        let by_t = series(
+            ts.as_slice(),
+            ks.as_slice(),
+            "T",
+            |t, k| s.at(k, t, m),
+            |k| k as f64,
+        );
         save(
             dir,
             &mut figs,
@@ -105,17 +123,13 @@ pub fn write_all(dir: &Path, s: &Summary) -> Result<Figures> {
                 false,
             )?,
         )?;
-        let by_k: Vec<Series> = ks
-            .iter()
-            .map(|&k| Series {
-                label: format!("k = {k}"),
-                points: ts
-                    .iter()
-                    .filter_map(|&t| s.at(k, t, m).and_then(|c| point(c, "gap_01", t as f64)))
-                    .collect(),
-            })
-            .filter(|se| !se.points.is_empty())
-            .collect();
+        let by_k = series(
+            ks.as_slice(),
+            ts.as_slice(),
+            "k",
+            |k, t| s.at(k, t, m),
+            |t| t as f64,
+        );
         save(
             dir,
             &mut figs,
