@@ -1,0 +1,107 @@
+//! Central-difference checks of the MLP expert's backward for each activation and depth.
+
+use ndarray::Array2;
+use smoe_experts::{Expert, ExpertConfig, build_experts};
+use smoe_nn::{ActivationKind, check_gradient, grad_vector, param_vector, set_param_vector};
+
+#[test]
+fn mlp_expert_matches_finite_differences() {
+    let (n, d) = (7, 5);
+    // inputs chosen so no hidden pre-activation sits within a step of the ReLU kink
+    let x = Array2::from_shape_fn((n, d), |(i, j)| ((i * d + j) as f64 * 0.53).sin());
+    let c: Vec<f64> = (0..n).map(|i| (i as f64 * 0.9).cos()).collect();
+    for act in [
+        ActivationKind::Relu,
+        ActivationKind::Prelu,
+        ActivationKind::None,
+    ] {
+        for depth in [0, 1, 3] {
+            let cfg = ExpertConfig {
+                depth,
+                width: 6,
+                activation: act,
+                ..Default::default()
+            };
+            let mut e = build_experts::<f64>(&cfg, d, 1, 3)
+                .expect("expert")
+                .remove(0);
+            let loss = |e: &dyn Expert<f64>, x: &Array2<f64>| {
+                let mut y = vec![0.0; n];
+                e.infer(x.view(), &mut y).expect("infer");
+                y.iter().zip(&c).map(|(a, b)| a * b).sum::<f64>()
+            };
+            let mut y = vec![0.0; n];
+            let tape = e.forward(x.view(), &mut y).expect("forward");
+            let mut dx = Array2::zeros((n, d));
+            e.backward(x.view(), &tape, &c, Some(dx.view_mut()))
+                .expect("backward");
+            let mut params = Vec::new();
+            e.params("e", &mut params);
+            let (theta, grads) = (param_vector(&params), grad_vector(&params));
+            drop(params);
+            let mut f = |v: &[f64]| {
+                let mut p = Vec::new();
+                e.params_mut("e", &mut p);
+                set_param_vector(&mut p, v).expect("set");
+                drop(p);
+                loss(e.as_ref(), &x)
+            };
+            let r = check_gradient(&mut f, &theta, &grads, None, 1e-6, 1e-4);
+            assert!(r.max_rel_err < 1e-6, "{act:?} depth {depth} params: {r:?}");
+            let mut p = Vec::new();
+            e.params_mut("e", &mut p);
+            set_param_vector(&mut p, &theta).expect("restore");
+            drop(p);
+            let xv: Vec<f64> = x.iter().copied().collect();
+            let dxv: Vec<f64> = dx.iter().copied().collect();
+            let mut g = |v: &[f64]| {
+                let xp = Array2::from_shape_vec((n, d), v.to_vec()).expect("shape");
+                loss(e.as_ref(), &xp)
+            };
+            let r = check_gradient(&mut g, &xv, &dxv, None, 1e-6, 1e-4);
+            assert!(r.max_rel_err < 1e-6, "{act:?} depth {depth} input: {r:?}");
+        }
+    }
+}
+
+/// Expert j draws from stream ("expert", j): building more experts leaves the first ones as
+/// they were.
+#[test]
+fn adding_an_expert_never_changes_another() {
+    let cfg = ExpertConfig::default();
+    let four = build_experts::<f32>(&cfg, 8, 4, 11).expect("4");
+    let five = build_experts::<f32>(&cfg, 8, 5, 11).expect("5");
+    for (a, b) in four.iter().zip(&five) {
+        let (mut pa, mut pb) = (Vec::new(), Vec::new());
+        a.params("e", &mut pa);
+        b.params("e", &mut pb);
+        assert_eq!(param_vector(&pa), param_vector(&pb));
+    }
+    let other_seed = build_experts::<f32>(&cfg, 8, 1, 12).expect("1");
+    let (mut pa, mut pb) = (Vec::new(), Vec::new());
+    four[0].params("e", &mut pa);
+    other_seed[0].params("e", &mut pb);
+    assert_ne!(param_vector(&pa), param_vector(&pb));
+}
+
+#[test]
+fn bad_shapes_are_errors() {
+    let e = build_experts::<f32>(&ExpertConfig::default(), 4, 1, 0)
+        .expect("expert")
+        .remove(0);
+    let mut y = vec![0.0; 3];
+    assert!(
+        e.forward(Array2::<f32>::zeros((3, 5)).view(), &mut y)
+            .is_err()
+    );
+    assert!(
+        e.forward(Array2::<f32>::zeros((2, 4)).view(), &mut y)
+            .is_err()
+    );
+    let zero_width = ExpertConfig {
+        width: 0,
+        ..Default::default()
+    };
+    assert!(build_experts::<f32>(&zero_width, 4, 1, 0).is_err());
+    assert!(build_experts::<f32>(&ExpertConfig::default(), 0, 1, 0).is_err());
+}
