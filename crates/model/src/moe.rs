@@ -53,6 +53,34 @@ fn split_by_offsets<'a, T>(
     out
 }
 
+/// `out[p] = x[rows[p]]`: the rows of each expert's group, contiguous, `[rows.len(), d]`.
+fn gather_rows<F: Float>(x: ArrayView2<'_, F>, rows: &[usize]) -> Array2<F> {
+    let d = x.ncols();
+    let mut out = Array2::zeros((rows.len(), d));
+    let x = x.as_standard_layout();
+    if let (Some(src), Some(dst)) = (x.as_slice(), out.as_slice_mut()) {
+        for (o, &r) in dst.chunks_exact_mut(d.max(1)).zip(rows) {
+            o.copy_from_slice(&src[r * d..(r + 1) * d]);
+        }
+    }
+    out
+}
+
+/// `dx[r] += dxs[pos[r, s]]` for every kept slot, in slot order (the inverse of
+/// [`gather_rows`]).
+fn scatter_add_rows<F: Float>(dxs: &Array2<F>, pos: &Array2<usize>, dx: &mut Array2<F>) {
+    let d = dx.ncols();
+    if let (Some(src), Some(dst)) = (dxs.as_slice(), dx.as_slice_mut()) {
+        for (row, slots) in dst.chunks_exact_mut(d.max(1)).zip(pos.rows()) {
+            for &p in slots.iter().filter(|&&p| p != DROPPED) {
+                for (a, b) in row.iter_mut().zip(&src[p * d..(p + 1) * d]) {
+                    *a += *b;
+                }
+            }
+        }
+    }
+}
+
 /// What a training forward pass keeps for backward.
 #[derive(Debug, Clone)]
 struct Cache<F> {
@@ -220,12 +248,8 @@ impl<F: Float> SparseMoe<F> {
         keep: bool,
     ) -> Result<(MoeOutput<F>, Option<Cache<F>>)> {
         let (logits, routing, plan) = self.route(x, noise)?;
-        let d = self.cfg.d;
         let n = plan.rows.len();
-        let mut xs = Array2::zeros((n, d));
-        for (mut dst, &r) in xs.rows_mut().into_iter().zip(&plan.rows) {
-            dst.assign(&x.row(r));
-        }
+        let xs = gather_rows(x, &plan.rows);
         let mut ys = vec![F::zero(); n];
         let parallel = self.parallel(n);
         let run_one = |j: usize, expert: &dyn Expert<F>, y: &mut [F]| -> Result<Tape<F>> {
@@ -405,11 +429,7 @@ impl<F: Float> SparseMoe<F> {
                 .try_for_each(|(j, (((e, t), dy), dxj))| back_one(j, e, t, dy, dxj))?;
         }
         let mut dx = Array2::zeros(x.dim());
-        for (mut dxr, pos) in dx.rows_mut().into_iter().zip(plan.pos.rows()) {
-            for &p in pos.iter().filter(|&&p| p != DROPPED) {
-                dxr += &dxs.row(p);
-            }
-        }
+        scatter_add_rows(&dxs, &plan.pos, &mut dx);
         let gg = self
             .gate
             .backward(x.view(), logits.view(), &routing, dw.view())?;

@@ -70,10 +70,13 @@ impl<F: Float> Activation<F> {
     /// # Shapes
     /// `a` and `h` have the same length.
     pub fn forward(&self, a: &[F], h: &mut [F]) {
+        let n = a.len().min(h.len());
+        let (a, h) = (&a[..n], &mut h[..n]);
         match self {
             Self::Relu => {
-                for (hi, ai) in h.iter_mut().zip(a) {
-                    *hi = if *ai > F::zero() { *ai } else { F::zero() };
+                for i in 0..n {
+                    let ai = a[i];
+                    h[i] = if ai > F::zero() { ai } else { F::zero() };
                 }
             }
             Self::Prelu(p) => {
@@ -89,10 +92,15 @@ impl<F: Float> Activation<F> {
     /// Backward: `da = act'(a) ⊙ dh` (overwritten); PReLU's slope gradient accumulates
     /// `Σ_{a ≤ 0} a dh`.
     pub fn backward(&mut self, a: &[F], dh: &[F], da: &mut [F]) {
+        let n = da.len().min(a.len()).min(dh.len());
+        let (a, dh, da) = (&a[..n], &dh[..n], &mut da[..n]);
         match self {
             Self::Relu => {
-                for ((d, ai), g) in da.iter_mut().zip(a).zip(dh) {
-                    *d = if *ai > F::zero() { *g } else { F::zero() };
+                // branch-free (a compare and a select per element): the sign of a is random
+                // data, so a branch would mispredict half the time
+                for i in 0..n {
+                    let (ai, g) = (a[i], dh[i]);
+                    da[i] = if ai > F::zero() { g } else { F::zero() };
                 }
             }
             Self::Prelu(p) => {

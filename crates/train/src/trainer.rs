@@ -174,7 +174,9 @@ fn run_epoch(
                 dlogits: dlogits.as_ref().map(|g| g.view()),
             },
         )?;
-        clip_gradients(model, cfg.train.clip_norm);
+        if cfg.train.clip_norm > 0.0 {
+            clip_gradients(model, cfg.train.clip_norm);
+        }
         opt.step(&mut model.params_mut())?;
         sums.loss += loss;
         sums.error += f
