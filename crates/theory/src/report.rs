@@ -7,7 +7,7 @@
 use ndarray::{Array1, Array2, ArrayView2, Axis, concatenate, s};
 use serde::{Deserialize, Serialize};
 use smoe_model::SparseMoe;
-use smoe_nn::{Float, stream_rng};
+use smoe_nn::{Float, ParamRef, stream_rng};
 use smoe_router::RouterConfig;
 
 use crate::{
@@ -105,9 +105,11 @@ pub struct BoundReport {
 }
 
 /// An expert's layers `[out, in]` and biases as f64, read from the model's parameters.
-fn expert_layers<F: Float>(model: &SparseMoe<F>, j: usize) -> Vec<(Array2<f64>, Array1<f64>)> {
-    let params = model.params();
-    let depth = model.config().expert.depth;
+fn expert_layers<F: Float>(
+    params: &[ParamRef<'_, F>],
+    depth: usize,
+    j: usize,
+) -> Vec<(Array2<f64>, Array1<f64>)> {
     (0..=depth)
         .filter_map(|l| {
             let w = params
@@ -223,12 +225,14 @@ pub fn bound_report<F: Float>(
     };
 
     let linear = cfg.expert.depth == 0;
+    // the parameter list once (it names every tensor), not once per expert
+    let params = model.params();
     let rho = activation_lipschitz(model);
     let mut experts = Vec::with_capacity(t);
     let mut stats = Vec::with_capacity(t);
     let mut rademacher_m: f64 = 0.0;
     for (j, rows) in routed.iter().enumerate() {
-        let owned = expert_layers(model, j);
+        let owned = expert_layers(&params, cfg.expert.depth, j);
         let layers: Vec<LayerWeights<'_>> = owned
             .iter()
             .map(|(w, b)| LayerWeights::new(w.view(), b.view()))
