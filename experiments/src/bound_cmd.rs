@@ -1,16 +1,14 @@
 //! `smoe bound`: every term of every bound for given (k, T, m, d), for what-if questions
-//! without training — or, with `--checkpoint` and `--data`, for a trained model.
+//! without training — or, with `--checkpoint` and `--data`, for a trained model. Both modes
+//! evaluate the same registry of bounds (`smoe_theory::bounds`) and print the same table.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use ndarray::Array2;
-use smoe_model::SparseMoe;
-use smoe_theory::{
-    BoundSettings, D1Inputs, ExpertStat, VcInputs, ZhaoInputs, arrangement_log_count, bound_report,
-    d1_bound, kratsios_vc_shape, linear_router_natarajan_dim, mlp_router_natarajan_shape,
-    natarajan_log_count, zhao_restated,
-};
+use smoe::router::RouterConfig;
+use smoe_model::checkpoint;
+use smoe_theory::{BoundInputs, BoundSettings, BoundValue, RouterComplexity, WhatIf, bound_report};
 
 /// Arguments of `smoe bound`.
 #[derive(Debug, Clone, clap::Args)]
@@ -60,174 +58,92 @@ pub struct BoundArgs {
     pub data: Option<PathBuf>,
 }
 
-fn table(rows: &[(&str, String, f64)]) -> String {
+impl BoundArgs {
+    /// The what-if question these arguments ask (`--router-hidden 0`: a linear router).
+    pub fn what_if_question(&self) -> WhatIf {
+        WhatIf {
+            k: self.k,
+            t: self.t,
+            m: self.m,
+            d: self.d,
+            delta: self.delta,
+            gamma: self.gamma,
+            router: if self.router_hidden == 0 {
+                RouterConfig::Linear
+            } else {
+                RouterConfig::Mlp {
+                    hidden: self.router_hidden,
+                }
+            },
+            router_bias: !self.no_bias,
+            expert_complexity: self.expert_complexity,
+            expert_depth: self.depth,
+            expert_width: self.width,
+        }
+    }
+}
+
+/// The table both modes print: the router's complexity (grouped under its d_N validity), C and
+/// R_m(H), then every bound under `name (validity)` with each term and its total, and the
+/// bounds' notes below.
+pub fn table(
+    router: &RouterComplexity,
+    lipschitz: f64,
+    rademacher_m: f64,
+    bounds: &[BoundValue],
+) -> String {
     let mut s = String::from("| bound | term | value |\n|---|---|---|\n");
-    for (b, t, v) in rows {
-        s.push_str(&format!("| {b} | {t} | {v:.6} |\n"));
+    let mut row = |group: &str, term: &str, v: f64| {
+        s.push_str(&format!("| {group} | {term} | {v:.6} |\n"));
+    };
+    let group = format!("router ({})", router.d_n_validity);
+    for (name, v) in router.scalars() {
+        row(&group, &name, v);
+    }
+    row("inputs", "lipschitz", lipschitz);
+    row("inputs", "rademacher_m", rademacher_m);
+    for b in bounds {
+        let group = format!("{} ({})", b.name, b.validity);
+        for (name, v) in &b.terms {
+            row(&group, name, *v);
+        }
+        row(&group, "total", b.total);
+    }
+    let notes: Vec<String> = bounds
+        .iter()
+        .filter_map(|b| b.note.as_ref().map(|n| format!("- {}: {n}\n", b.name)))
+        .collect();
+    if !notes.is_empty() {
+        s.push('\n');
+        s.extend(notes);
     }
     s
 }
 
-/// The what-if table.
+/// The what-if table: [`BoundInputs::what_if`] (unit-norm inputs, balanced loads) evaluated by
+/// every bound of the registry.
 ///
 /// # Errors
-/// Invalid inputs (δ ∉ (0,1), m = 0, k > T, …) as the theory crate reports them.
+/// Invalid inputs (δ ∉ (0,1), γ <= 0, m = 0, k > T, …) as the theory crate reports them.
 pub fn what_if(a: &BoundArgs) -> Result<String> {
-    anyhow::ensure!(
-        a.gamma.is_finite() && a.gamma > 0.0,
-        "--gamma must be finite and > 0, got {}",
-        a.gamma
-    );
-    let c = 1.0 / a.gamma;
-    let r = a
-        .expert_complexity
-        .unwrap_or(1.0 / (a.m.max(1) as f64).sqrt());
-    let (d_n, d_n_note) = if a.router_hidden == 0 {
-        (
-            linear_router_natarajan_dim(a.d, a.t, !a.no_bias)? as f64,
-            "valid",
-        )
-    } else {
-        (
-            mlp_router_natarajan_shape(&[a.d, a.router_hidden, a.t], true)?.value,
-            "shape only",
-        )
-    };
-    let nat = natarajan_log_count(d_n, a.m, a.t, a.k)?;
-    let zhao = zhao_restated(&ZhaoInputs {
-        lipschitz: c,
-        rademacher: r,
-        k: a.k,
-        t: a.t,
-        d_n,
-        m: a.m,
-        delta: a.delta,
-    })?;
-    // balanced loads m_j summing to k m
-    let total = a.k * a.m;
-    let experts: Vec<ExpertStat> = (0..a.t)
-        .map(|j| {
-            let load = total / a.t + usize::from(j < total % a.t);
-            ExpertStat {
-                load,
-                complexity: if load > 0 {
-                    r * (a.m as f64 / load as f64).sqrt()
-                } else {
-                    0.0
-                },
-                // A_j = R sqrt(m) with inputs of unit norm (Σ ||x||² = m): R̂ <= A_j sqrt(n)/n
-                scale: r * (a.m as f64).sqrt(),
-                floor: 0.0,
-            }
-        })
-        .collect();
-    let d1 = d1_bound(&D1Inputs {
-        k: a.k,
-        t: a.t,
-        m: a.m,
-        delta: a.delta,
-        lipschitz: c,
-        routing_log_count: nat.upper,
-        experts: &experts,
-        sum_sq_norms: a.m as f64,
-    })?;
-    let vc = kratsios_vc_shape(&VcInputs {
-        experts: a.t,
-        input_dim: a.d,
-        expert_depth: a.depth + 1,
-        expert_width: a.width.max(1),
-        m: a.m,
-        delta: a.delta,
-    })?;
-    let mut rows: Vec<(&str, String, f64)> = vec![
-        ("router", format!("d_N ({d_n_note})"), d_n),
-        (
-            "router",
-            "Natarajan log-count, exact ln C(T,k)".into(),
-            nat.exact,
-        ),
-        (
-            "router",
-            "Natarajan log-count, k(1+ln(T/k)) form".into(),
-            nat.upper,
-        ),
-    ];
-    if a.router_hidden == 0 {
-        let arr = arrangement_log_count(a.d, a.t, a.m, !a.no_bias)?;
-        rows.push((
-            "router",
-            "hyperplane-arrangement log-count".into(),
-            arr.log_count,
-        ));
-    }
-    rows.extend([
-        (
-            "zhao (restated)",
-            "expert term 4 C R_m(H)".into(),
-            zhao.expert_term,
-        ),
-        (
-            "zhao (restated)",
-            "routing log-count inside the root".into(),
-            zhao.routing_log_count,
-        ),
-        (
-            "zhao (restated)",
-            "routing term 2 sqrt((count + ln 4/δ)/2m)".into(),
-            zhao.routing_term,
-        ),
-        ("zhao (restated)", "total".into(), zhao.total),
-        (
-            "D1, balanced loads (valid)",
-            "expert term 2 C Σ (m_j/km) R̂_j".into(),
-            d1.worst_case.expert_term,
-        ),
-        (
-            "D1, balanced loads (valid)",
-            "routing term 2 sqrt(log-count / 2m)".into(),
-            d1.worst_case.routing_term,
-        ),
-        (
-            "D1, balanced loads (valid)",
-            "confidence term 3 sqrt(ln(2/δ)/2m)".into(),
-            d1.worst_case.confidence_term,
-        ),
-        (
-            "D1, balanced loads (valid)",
-            "total (worst case over patterns)".into(),
-            d1.worst_case.total,
-        ),
-        (
-            "D1, balanced loads (valid)",
-            "total at this pattern (heuristic)".into(),
-            d1.learned_pattern.total,
-        ),
-        (
-            "Kratsios VC (shape, constant 1)",
-            "d_VC = T max{d T, J W}".into(),
-            vc.vc_dim,
-        ),
-        (
-            "Kratsios VC (shape, constant 1)",
-            "complexity term".into(),
-            vc.complexity_term,
-        ),
-        (
-            "Kratsios VC (shape, constant 1)",
-            "confidence term".into(),
-            vc.confidence_term,
-        ),
-        ("Kratsios VC (shape, constant 1)", "total".into(), vc.total),
-    ]);
+    let inputs = BoundInputs::what_if(&a.what_if_question())?;
+    let bounds = inputs.evaluate()?;
     Ok(format!(
-        "k = {}, T = {}, m = {}, d = {}, δ = {}, γ = {} (C = {c}), R_m(H) = {r:.6}\n\n{}",
+        "k = {}, T = {}, m = {}, d = {}, δ = {}, γ = {} (C = {}), R_m(H) = {:.6}\n\n{}",
         a.k,
         a.t,
         a.m,
         a.d,
         a.delta,
         a.gamma,
-        table(&rows)
+        inputs.lipschitz,
+        inputs.rademacher_m,
+        table(
+            &inputs.router,
+            inputs.lipschitz,
+            inputs.rademacher_m,
+            &bounds
+        )
     ))
 }
 
@@ -250,21 +166,19 @@ pub fn run(a: &BoundArgs) -> Result<()> {
         print!("{}", what_if(a)?);
         return Ok(());
     };
-    let model = SparseMoe::<f64>::load(ckpt)?;
+    let model = checkpoint::load::<f64>(ckpt)?;
     let cfg = model.config();
+    let (k, t, d) = (cfg.k(), cfg.experts(), model.input_dim());
     anyhow::ensure!(
-        (cfg.k, cfg.experts, cfg.d) == (a.k, a.t, a.d),
-        "the checkpoint has k = {}, T = {}, d = {}, but --k {} --T {} --d {} were given",
-        cfg.k,
-        cfg.experts,
-        cfg.d,
+        (k, t, d) == (a.k, a.t, a.d),
+        "the checkpoint has k = {k}, T = {t}, d = {d}, but --k {} --T {} --d {} were given",
         a.k,
         a.t,
         a.d
     );
     let x = read_x(data)?;
     let report = bound_report(
-        &model,
+        model.as_ref(),
         x.view(),
         &BoundSettings {
             delta: a.delta,
@@ -273,57 +187,6 @@ pub fn run(a: &BoundArgs) -> Result<()> {
             seed: 0,
         },
     )?;
-    let rows = vec![
-        ("router", "d_N".to_string(), report.router.d_n),
-        (
-            "router",
-            "Natarajan log-count (exact)".into(),
-            report.router.natarajan.exact,
-        ),
-        ("zhao (restated)", "R_m(H)".into(), report.rademacher_m),
-        (
-            "zhao (restated)",
-            "expert term".into(),
-            report.zhao.expert_term,
-        ),
-        (
-            "zhao (restated)",
-            "routing term".into(),
-            report.zhao.routing_term,
-        ),
-        ("zhao (restated)", "total".into(), report.zhao.total),
-        (
-            "D1 (learned pattern, heuristic)",
-            "expert term".into(),
-            report.d1.learned_pattern.expert_term,
-        ),
-        (
-            "D1 (learned pattern, heuristic)",
-            "total".into(),
-            report.d1.learned_pattern.total,
-        ),
-        (
-            "D1 (worst case, valid)",
-            "expert term".into(),
-            report.d1.worst_case.expert_term,
-        ),
-        (
-            "D1 (worst case, valid)",
-            "routing term".into(),
-            report.d1.worst_case.routing_term,
-        ),
-        (
-            "D1 (worst case, valid)",
-            "confidence term".into(),
-            report.d1.worst_case.confidence_term,
-        ),
-        (
-            "D1 (worst case, valid)",
-            "total".into(),
-            report.d1.worst_case.total,
-        ),
-        ("Kratsios VC (shape)", "total".into(), report.kratsios.total),
-    ];
     print!(
         "checkpoint {} on {} ({} rows): δ = {}, γ = {}\n\n{}",
         ckpt.display(),
@@ -331,7 +194,12 @@ pub fn run(a: &BoundArgs) -> Result<()> {
         report.m,
         a.delta,
         a.gamma,
-        table(&rows)
+        table(
+            &report.router,
+            report.lipschitz,
+            report.rademacher_m,
+            &report.bounds
+        )
     );
     Ok(())
 }

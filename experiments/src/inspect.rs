@@ -26,7 +26,7 @@ use ndarray::{Array, Array1, Array2, ArrayView2, Dimension};
 use ndarray_npy::{ReadNpyError, ReadNpyExt, WriteNpyExt};
 use safetensors::tensor::{Dtype, TensorView};
 use serde::{Deserialize, Serialize};
-use smoe_model::{AuxGrad, MoeConfig, MoeOutput, SparseMoe};
+use smoe_model::{AuxGrad, Model, ModelOutput, TopKRouting, checkpoint};
 use smoe_train::aux::{BALANCE_CONVENTION, balance};
 use smoe_train::loss::logistic;
 
@@ -81,10 +81,10 @@ pub struct TensorGrad {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inspection {
     /// The forward pass: outputs, logits, routing, per-expert counts.
-    pub output: MoeOutput<f64>,
+    pub output: ModelOutput<f64>,
     /// The objective and its terms.
     pub loss: LossParts,
-    /// `d total / d θ` for every parameter tensor, in [`SparseMoe::params`] order.
+    /// `d total / d θ` for every parameter tensor, in [`Model::params`] order.
     pub grads: Vec<TensorGrad>,
 }
 
@@ -101,13 +101,12 @@ pub fn first_bad_label(y: &[f64]) -> Option<(usize, f64)> {
 ///
 /// # Errors
 /// One message per failure, naming the first bad label's index.
-pub fn check_data(cfg: &MoeConfig, x: ArrayView2<'_, f64>, y: &[f64]) -> Result<()> {
+pub fn check_data(model_d: usize, x: ArrayView2<'_, f64>, y: &[f64]) -> Result<()> {
     let (n, d) = x.dim();
     ensure!(n > 0, "x has no rows (n = 0)");
     ensure!(
-        d == cfg.d,
-        "x has {d} columns but the checkpoint's model expects d = {}",
-        cfg.d
+        d == model_d,
+        "x has {d} columns but the checkpoint's model expects d = {model_d}"
     );
     ensure!(y.len() == n, "x has {n} rows but y has {} labels", y.len());
     if let Some((i, v)) = first_bad_label(y) {
@@ -118,13 +117,18 @@ pub fn check_data(cfg: &MoeConfig, x: ArrayView2<'_, f64>, y: &[f64]) -> Result<
 
 /// The objective on a forward output, with `dL/df [n]` and the extra `dL/dz [n, T]` of the
 /// balance term (already multiplied by `alpha`).
-fn objective(out: &MoeOutput<f64>, y: &[f64], alpha: f64) -> (LossParts, Vec<f64>, Array2<f64>) {
+fn objective(
+    out: &ModelOutput<f64>,
+    y: &[f64],
+    alpha: f64,
+) -> Result<(LossParts, Vec<f64>, Array2<f64>)> {
+    let top = top_k(out)?;
     let f = out
         .f
         .as_slice()
         .map_or_else(|| out.f.to_vec(), <[f64]>::to_vec);
     let (logistic, df) = logistic(&f, y);
-    let (bal, mut dz) = balance(out.logits.view(), &out.routing.idx, 1.0);
+    let (bal, mut dz) = balance(top.logits.view(), &top.routing.idx, 1.0);
     dz.mapv_inplace(|g| alpha * g);
     let parts = LossParts {
         total: logistic + alpha * bal,
@@ -132,7 +136,13 @@ fn objective(out: &MoeOutput<f64>, y: &[f64], alpha: f64) -> (LossParts, Vec<f64
         balance: bal,
         alpha,
     };
-    (parts, df, dz)
+    Ok((parts, df, dz))
+}
+
+/// The top-k routing of an output (inspect writes top-k files).
+fn top_k(out: &ModelOutput<f64>) -> Result<&TopKRouting<f64>> {
+    out.top_k()
+        .context("smoe inspect needs a model with top-k routing")
 }
 
 /// The objective of `smoe inspect` (no gradients): an evaluation forward pass without noise,
@@ -144,14 +154,14 @@ fn objective(out: &MoeOutput<f64>, y: &[f64], alpha: f64) -> (LossParts, Vec<f64
 /// # Errors
 /// As [`check_data`]; model errors (e.g. a non-finite input).
 pub fn loss(
-    model: &SparseMoe<f64>,
+    model: &dyn Model<f64>,
     x: ArrayView2<'_, f64>,
     y: &[f64],
     alpha: f64,
 ) -> Result<LossParts> {
-    check_data(model.config(), x, y)?;
+    check_data(model.input_dim(), x, y)?;
     let out = model.infer(x)?;
-    Ok(objective(&out, y, alpha).0)
+    Ok(objective(&out, y, alpha)?.0)
 }
 
 /// Forward pass without noise, the objective, and its gradient for every parameter tensor
@@ -163,17 +173,17 @@ pub fn loss(
 /// # Errors
 /// As [`check_data`]; model errors (e.g. a non-finite input).
 pub fn inspect(
-    model: &mut SparseMoe<f64>,
+    model: &mut dyn Model<f64>,
     x: ArrayView2<'_, f64>,
     y: &[f64],
     alpha: f64,
 ) -> Result<Inspection> {
     ensure!(alpha.is_finite(), "alpha = {alpha} is not finite");
-    check_data(model.config(), x, y)?;
-    let output = model.forward_with_noise(x, None)?;
-    let (loss, df, dz) = objective(&output, y, alpha);
+    check_data(model.input_dim(), x, y)?;
+    let output = model.forward(x, false)?;
+    let (loss, df, dz) = objective(&output, y, alpha)?;
     model.zero_grad();
-    model.backward_with_aux(
+    model.backward(
         Array1::from(df).view(),
         AuxGrad {
             dweight: None,
@@ -280,7 +290,7 @@ fn npy_bytes<A: ndarray_npy::WritableElement, D: Dimension>(a: &Array<A, D>) -> 
 /// A non-finite loss or gradient (naming the tensor), or an encoding failure.
 pub fn encode_outputs(
     insp: &Inspection,
-    cfg: &MoeConfig,
+    model: &dyn Model<f64>,
     checkpoint: &Path,
 ) -> Result<Vec<(&'static str, Vec<u8>)>> {
     let LossParts {
@@ -301,6 +311,8 @@ pub fn encode_outputs(
         bail!("the gradient of {} is not finite", g.name);
     }
     let out = &insp.output;
+    let top = top_k(out)?;
+    let cfg = model.config();
     let loss_json = serde_json::json!({
         "total": total,
         "logistic": logistic,
@@ -309,11 +321,11 @@ pub fn encode_outputs(
         "formula": LOSS_FORMULA,
         "balance_convention": BALANCE_CONVENTION,
         "n": out.f.len(),
-        "d": cfg.d,
-        "k": cfg.k,
-        "T": cfg.experts,
-        "counts": out.counts,
-        "dropped": out.dropped,
+        "d": model.input_dim(),
+        "k": cfg.k(),
+        "T": cfg.experts(),
+        "counts": top.counts,
+        "dropped": top.dropped,
         "dtype": "f64",
         "noise": "none (evaluation semantics)",
         "checkpoint": checkpoint.display().to_string(),
@@ -344,21 +356,21 @@ pub fn encode_outputs(
     ]);
     let grads = safetensors::serialize(views, Some(info)).context("cannot encode the gradients")?;
 
-    let idx = out
+    let idx = top
         .routing
         .idx
         .iter()
         .map(|&j| i64::try_from(j))
         .collect::<std::result::Result<Vec<i64>, _>>()
         .context("an expert index does not fit in i64")?;
-    let idx = Array2::from_shape_vec(out.routing.idx.dim(), idx)?;
+    let idx = Array2::from_shape_vec(top.routing.idx.dim(), idx)?;
     Ok(vec![
         ("f.npy", npy_bytes(&out.f)?),
         ("loss.json", json),
         ("grads.safetensors", grads),
-        ("router_logits.npy", npy_bytes(&out.logits)?),
+        ("router_logits.npy", npy_bytes(&top.logits)?),
         ("topk_idx.npy", npy_bytes(&idx)?),
-        ("topk_w.npy", npy_bytes(&out.routing.weight)?),
+        ("topk_w.npy", npy_bytes(&top.routing.weight)?),
     ])
 }
 
@@ -374,12 +386,12 @@ pub fn run(args: &InspectArgs) -> Result<()> {
         "--alpha {} is not finite",
         args.alpha
     );
-    let mut model = SparseMoe::<f64>::load(&args.checkpoint)
+    let mut model = checkpoint::load::<f64>(&args.checkpoint)
         .with_context(|| format!("cannot load checkpoint {}", args.checkpoint.display()))?;
     let x = read_x(&args.x)?;
     let y = read_y(&args.y)?;
     let y = y.to_vec();
-    let insp = inspect(&mut model, x.view(), &y, args.alpha).with_context(|| {
+    let insp = inspect(model.as_mut(), x.view(), &y, args.alpha).with_context(|| {
         format!(
             "inspecting {} on x = {}, y = {}",
             args.checkpoint.display(),
@@ -387,7 +399,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
             args.y.display()
         )
     })?;
-    let files = encode_outputs(&insp, model.config(), &args.checkpoint)?;
+    let files = encode_outputs(&insp, model.as_ref(), &args.checkpoint)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     for (name, bytes) in files {

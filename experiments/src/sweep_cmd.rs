@@ -107,6 +107,11 @@ pub fn run(args: &SweepArgs) -> Result<()> {
             resume: args.resume,
             shard,
             quiet: args.quiet,
+            base_dir: args
+                .config
+                .as_deref()
+                .and_then(std::path::Path::parent)
+                .map(PathBuf::from),
         },
     )?;
     let secs = start.elapsed().as_secs_f64();
@@ -156,7 +161,8 @@ fn print_sbatch(args: &SweepArgs, cfg: &SweepConfig, text: &str) -> Result<()> {
         args.shard.is_none(),
         "--print-sbatch and --shard do not go together"
     );
-    let (cells, _) = sweep::expand(cfg)?;
+    let base = args.config.as_deref().and_then(std::path::Path::parent);
+    let (cells, _) = sweep::expand(cfg, base)?;
     let out = args
         .out
         .clone()

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
+use smoe_model::checkpoint;
 use smoe_train::{EvalMetrics, RunRecord, TrainConfig};
 
 use crate::config_io;
@@ -97,13 +98,17 @@ pub fn run(args: &TrainArgs) -> Result<RunRecord> {
     let pool = builder.build().context("cannot start the thread pool")?;
     let bar = progress(cfg.train.epochs, args.quiet);
     let outcome = pool.install(|| {
-        run_one(&cfg, &mut |e| {
-            bar.set_message(format!(
-                "loss {:.4} err {:.3}",
-                e.running_loss, e.running_error
-            ));
-            bar.inc(1);
-        })
+        run_one(
+            &cfg,
+            args.config.as_deref().and_then(Path::parent),
+            &mut |e| {
+                bar.set_message(match e.running_error {
+                    Some(err) => format!("loss {:.4} err {err:.3}", e.running_loss),
+                    None => format!("loss {:.4}", e.running_loss),
+                });
+                bar.inc(1);
+            },
+        )
     })?;
     bar.finish_and_clear();
     let record = outcome.record;
@@ -112,34 +117,50 @@ pub fn run(args: &TrainArgs) -> Result<RunRecord> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        outcome.model.save(path)?;
+        checkpoint::save(outcome.model.as_ref(), path)?;
     }
     print!("{}", summary(&record));
     println!("record appended to {}", args.out.display());
     Ok(record)
 }
 
-fn row(name: &str, tr: f64, te: f64) -> String {
-    format!(
-        "| {name:<18} | {tr:>9.4} | {te:>9.4} | {:>+9.4} |\n",
-        te - tr
-    )
+fn row(name: &str, tr: Option<f64>, te: Option<f64>) -> String {
+    let cell = |v: Option<f64>| v.map_or(format!("{:>9}", "-"), |v| format!("{v:>9.4}"));
+    let gap = match (tr, te) {
+        (Some(a), Some(b)) => format!("{:>+9.4}", b - a),
+        _ => format!("{:>9}", "-"),
+    };
+    format!("| {name:<18} | {} | {} | {gap} |\n", cell(tr), cell(te))
 }
 
 fn opt(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| format!("{v:.3}"))
 }
 
-/// The end-of-run summary table (Markdown).
+/// The label of a loss metric in the summary table.
+fn metric_label(name: &str, gamma: f64) -> String {
+    match name {
+        "loss" => "training loss".into(),
+        "error" => "0-1 error".into(),
+        "ramp" => format!("ramp (γ = {gamma})"),
+        "mse" => "MSE".into(),
+        "r2" => "R²".into(),
+        other => other.into(),
+    }
+}
+
+/// The end-of-run summary table (Markdown): every metric of the run's loss, train and test.
 pub fn summary(r: &RunRecord) -> String {
     let c = &r.config;
     let mut s = format!(
-        "\nsmoe train: task {}, d = {}, m = {}, T = {}, k = {}, seed {} — {:?}{}\n\n",
-        c.task.kind(),
-        c.data.d,
-        c.data.m_train,
-        c.model.experts,
-        c.model.k,
+        "\nsmoe train: data {}, d = {}, m = {}, model {} T = {}, k = {}, loss {}, seed {} — {:?}{}\n\n",
+        data_label(r),
+        r.data.d,
+        r.data.m_train,
+        c.model.kind(),
+        c.model.experts(),
+        c.model.k(),
+        c.loss.kind(),
         r.seed,
         r.status,
         r.failure
@@ -152,18 +173,18 @@ pub fn summary(r: &RunRecord) -> String {
     };
     s.push_str("| metric             |     train |      test |       gap |\n");
     s.push_str("|--------------------|-----------|-----------|-----------|\n");
-    s.push_str(&row("logistic loss", fin.train.loss, fin.test.loss));
-    s.push_str(&row("0-1 error", fin.train.error, fin.test.error));
-    s.push_str(&row(
-        &format!("ramp (γ = {})", c.eval.gamma),
-        fin.train.ramp,
-        fin.test.ramp,
-    ));
+    for name in fin.test.metrics.keys() {
+        s.push_str(&row(
+            &metric_label(name, c.eval.gamma),
+            fin.train.get(name),
+            fin.test.get(name),
+        ));
+    }
     let t: &EvalMetrics = &fin.test;
     s.push_str(&format!(
         "\nrouting (test): load entropy {:.3} of ln T = {:.3}; dead experts {}; distinct k-subsets {}; margin {}; group NMI {} (at init {}); dropped {:.3}\n",
         t.load_entropy,
-        (c.model.experts as f64).ln(),
+        (c.model.experts() as f64).ln(),
         t.dead_experts,
         t.distinct_subsets,
         opt(t.routing_margin),
@@ -180,4 +201,12 @@ pub fn summary(r: &RunRecord) -> String {
         r.timings.eval_secs
     ));
     s
+}
+
+/// The data source in a few words: the synthetic task's kind, or the files.
+fn data_label(r: &RunRecord) -> String {
+    match &r.config.data {
+        smoe_tasks::DataConfig::Synthetic(sy) => format!("synthetic {}", sy.task.kind()),
+        _ => format!("{} {}", r.data.kind, r.data.paths.join(", ")),
+    }
 }

@@ -5,6 +5,7 @@ mod common;
 use common::smoe;
 
 use serde_json::Value;
+use smoe_theory::BoundReport;
 
 fn f(v: &Value, path: &[&str]) -> f64 {
     let mut cur = v;
@@ -13,6 +14,15 @@ fn f(v: &Value, path: &[&str]) -> f64 {
     }
     cur.as_f64()
         .unwrap_or_else(|| panic!("{path:?} is not a number: {cur}"))
+}
+
+/// The report's named scalar `name` (`zhao.total`, `router.d_n`, ...).
+fn scalar(r: &BoundReport, name: &str) -> f64 {
+    r.scalars()
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no scalar {name}"))
+        .1
 }
 
 /// A `smoe train` record carries every bound and its terms; the restated Zhao value is
@@ -44,6 +54,7 @@ fn train_records_carry_the_bounds_and_zhao_recomputes() {
     let rec: Value =
         serde_json::from_str(std::fs::read_to_string(&out).expect("record").trim()).expect("json");
     let b = &rec["bounds"];
+    let report: BoundReport = serde_json::from_value(b.clone()).expect("a BoundReport");
     assert_eq!(f(b, &["delta"]), 0.1);
     assert_eq!(f(b, &["gamma"]), 0.5);
     assert_eq!(f(b, &["lipschitz"]), 2.0);
@@ -57,7 +68,7 @@ fn train_records_carry_the_bounds_and_zhao_recomputes() {
         f(b, &["rademacher_m"]),
         f(b, &["k"]),
         f(b, &["t"]),
-        f(b, &["router", "d_n"]),
+        scalar(&report, "router.d_n"),
         f(b, &["m"]),
         f(b, &["delta"]),
     );
@@ -66,23 +77,23 @@ fn train_records_carry_the_bounds_and_zhao_recomputes() {
     let expert = 4.0 * c * r;
     let count = 2.0 * k * d_n * (1.0 + (t / k).ln()) + d_n * (2.0 * m).ln();
     let zhao = expert + 2.0 * ((count + (4.0 / delta).ln()) / (2.0 * m)).sqrt();
-    let recorded = f(b, &["zhao", "total"]);
+    let recorded = scalar(&report, "zhao.total");
     assert!(
         (zhao - recorded).abs() <= 1e-12 * recorded.abs(),
         "{zhao} vs {recorded}"
     );
-    assert!((f(b, &["zhao", "expert_term"]) - expert).abs() <= 1e-12 * expert.abs().max(1.0));
+    assert!((scalar(&report, "zhao.expert_term") - expert).abs() <= 1e-12 * expert.abs().max(1.0));
     // every bound has its terms
-    for path in [
-        &["d1", "worst_case", "total"][..],
-        &["d1", "worst_case", "expert_term"],
-        &["d1", "worst_case", "routing_term"],
-        &["d1", "learned_pattern", "total"],
-        &["kratsios", "total"],
-        &["router", "natarajan", "exact"],
+    for name in [
+        "d1_worst.total",
+        "d1_worst.expert_term",
+        "d1_worst.routing_term",
+        "d1_learned.total",
+        "kratsios.total",
+        "router.natarajan.exact",
     ] {
-        let v = f(b, path);
-        assert!(v.is_finite() && v > 0.0, "{path:?} = {v}");
+        let v = scalar(&report, name);
+        assert!(v.is_finite() && v > 0.0, "{name} = {v}");
     }
     assert_eq!(b["experts"].as_array().map(Vec::len), Some(t as usize));
 
@@ -107,7 +118,7 @@ fn train_records_carry_the_bounds_and_zhao_recomputes() {
         xp.to_str().expect("utf8"),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("| D1 (worst case, valid) | total |"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("| d1_worst (valid) | total |"));
 }
 
 #[test]
@@ -127,12 +138,9 @@ fn bound_what_if_matches_the_worked_example() {
     ]);
     assert!(o.status.success());
     let s = String::from_utf8_lossy(&o.stdout);
-    assert!(s.contains("| router | d_N (valid) | 112.000000 |"), "{s}");
+    assert!(s.contains("| router (valid) | d_n | 112.000000 |"), "{s}");
     assert!(s.contains("| zhao (restated) | total | 0.700702 |"), "{s}");
-    assert!(
-        s.contains("| D1, balanced loads (valid) | total (worst case over patterns) | 0.728912 |"),
-        "{s}"
-    );
+    assert!(s.contains("| d1_worst (valid) | total | 0.728912 |"), "{s}");
 }
 
 #[test]

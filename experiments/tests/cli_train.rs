@@ -77,7 +77,7 @@ fn a_run_appends_one_record_and_saves_a_checkpoint() {
     assert_eq!(text.lines().count(), 1);
     let rec: RunRecord = serde_json::from_str(text.trim()).expect("parses");
     assert_eq!(rec.seed, 3);
-    assert_eq!(rec.config.data.m_train, 512);
+    assert_eq!(rec.data.m_train, 512);
     assert_eq!(rec.epochs.len(), 2);
     assert!(ckpt.exists());
     let stdout = String::from_utf8_lossy(&o.stdout);

@@ -11,7 +11,40 @@ use safetensors::SafeTensors;
 use safetensors::tensor::Dtype;
 use smoe::ExpertConfig;
 use smoe_experiments::inspect::{self, InspectArgs, LossParts};
-use smoe_model::{MoeConfig, SparseMoe};
+use smoe_model::{SparseConfig, SparseMoe};
+
+/// A sparse model's shape with the d and seed it is built with.
+#[derive(Debug, Clone)]
+struct MoeConfig {
+    d: usize,
+    experts: usize,
+    k: usize,
+    expert: ExpertConfig,
+    seed: u64,
+}
+
+impl Default for MoeConfig {
+    fn default() -> Self {
+        Self {
+            d: 32,
+            experts: 16,
+            k: 2,
+            expert: ExpertConfig::default(),
+            seed: 0,
+        }
+    }
+}
+
+impl MoeConfig {
+    fn sparse(&self) -> SparseConfig {
+        SparseConfig {
+            experts: self.experts,
+            k: self.k,
+            expert: self.expert,
+            ..Default::default()
+        }
+    }
+}
 use smoe_train::aux::{BALANCE_CONVENTION, balance};
 use smoe_train::loss::logistic;
 
@@ -51,7 +84,7 @@ fn smoe_bin() -> &'static str {
 
 /// A seeded f64 model with every parameter moved a little off its initialisation.
 fn build_model(cfg: &MoeConfig, seed: u64) -> SparseMoe<f64> {
-    let mut model = SparseMoe::<f64>::new(cfg).expect("valid config");
+    let mut model = SparseMoe::<f64>::new(&cfg.sparse(), cfg.d, cfg.seed).expect("valid config");
     let mut g = Gen(seed);
     for p in model.params_mut() {
         for v in p.value.iter_mut() {
@@ -75,7 +108,7 @@ fn param(model: &SparseMoe<f64>, name: &str) -> Vec<f64> {
 /// (depth-1 ReLU experts), so small perturbations change neither routing nor activations.
 fn is_safe_row(model: &SparseMoe<f64>, x: ArrayView1<'_, f64>) -> bool {
     let cfg = model.config();
-    let (t, k, d) = (cfg.experts, cfg.k, cfg.d);
+    let (t, k, d) = (cfg.experts, cfg.k, model.input_dim());
     let xr = x.to_owned().insert_axis(ndarray::Axis(0));
     let out = model.infer(xr.view()).expect("forward");
     let mut z: Vec<f64> = out.logits.row(0).to_vec();
@@ -95,7 +128,7 @@ fn is_safe_row(model: &SparseMoe<f64>, x: ArrayView1<'_, f64>) -> bool {
 
 /// `n` standard-normal rows that pass [`is_safe_row`], and labels ±1.
 fn draw_data(model: &SparseMoe<f64>, n: usize, seed: u64) -> (Array2<f64>, Array1<f64>) {
-    let d = model.config().d;
+    let d = model.input_dim();
     let mut g = Gen(seed);
     let mut rows = Vec::with_capacity(n * d);
     let mut tries = 0;
@@ -331,7 +364,6 @@ fn inspect_matches_model_and_central_differences() {
             ..Default::default()
         },
         seed: 11,
-        ..Default::default()
     };
     let (_, got) = check_inspect(&cfg, 40, 0.05, 101);
     let st = SafeTensors::deserialize(&got.grads).expect("grads");
@@ -354,7 +386,6 @@ fn experts_without_rows_get_exactly_zero_gradients() {
             ..Default::default()
         },
         seed: 7,
-        ..Default::default()
     };
     // 6 rows x 2 slots reach at most 12 of the 16 experts
     let (_, got) = check_inspect(&cfg, 6, 0.05, 202);

@@ -108,20 +108,21 @@ fn check_report(dir: &Path, cells: usize) {
         "k",
         "T",
         "m",
-        "coords",
+        "model.k",
+        "model.experts",
         "runs",
         "failed",
         "gap_01_mean",
         "gap_01_std",
         "gap_01_ci95",
         "gap_ramp_mean",
-        "train_error_mean",
-        "test_error_mean",
-        "zhao_total_mean",
-        "zhao_expert_term_mean",
-        "d1_worst_total_mean",
-        "d1_learned_total_mean",
-        "kratsios_total_mean",
+        "train.error_mean",
+        "test.error_mean",
+        "zhao.total_mean",
+        "zhao.expert_term_mean",
+        "d1_worst.total_mean",
+        "d1_learned.total_mean",
+        "kratsios.total_mean",
     ] {
         assert!(header.iter().any(|h| h == col), "summary.csv lacks {col}");
     }
@@ -131,8 +132,8 @@ fn check_report(dir: &Path, cells: usize) {
         assert_eq!(row.len(), header.len());
         assert_eq!(row[idx("runs")], "2");
         let gap: f64 = row[idx("gap_01_mean")].parse().expect("gap mean");
-        let te: f64 = row[idx("test_error_mean")].parse().expect("test mean");
-        let tr: f64 = row[idx("train_error_mean")].parse().expect("train mean");
+        let te: f64 = row[idx("test.error_mean")].parse().expect("test mean");
+        let tr: f64 = row[idx("train.error_mean")].parse().expect("train mean");
         assert!((gap - (te - tr)).abs() < 1e-9, "gap = test − train");
     }
     // every SVG is well-formed XML with an <svg> root
@@ -156,7 +157,7 @@ fn check_report(dir: &Path, cells: usize) {
         "Kendall τ",
         "granulated Ψ",
         "R² =",
-        "![gap_vs_k_m1200.svg]",
+        "![gap_vs_k.svg]",
     ] {
         assert!(md.contains(part), "report.md lacks {part}");
     }
@@ -239,7 +240,7 @@ fn killed_sweep_resumes_to_the_same_records() {
 #[test]
 fn quick_config_is_valid() {
     let (cfg, _) = smoe_experiments::sweep_cmd::load_config(None).expect("quick config");
-    let (cells, notes) = smoe_experiments::sweep::expand(&cfg).expect("expands");
+    let (cells, notes) = smoe_experiments::sweep::expand(&cfg, None).expect("expands");
     assert_eq!(cells.len(), 90);
     assert!(notes.is_empty());
 }

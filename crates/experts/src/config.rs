@@ -9,7 +9,7 @@ use crate::{Expert, ExpertError, MlpExpert, Result};
 pub struct ExpertConfig {
     /// Hidden layers (default 1); 0 makes a linear expert.
     pub depth: usize,
-    /// Units per hidden layer (default 64); must be ≥ 1 when depth ≥ 1.
+    /// Units per hidden layer (default 32, as the model's default); must be ≥ 1 when depth ≥ 1.
     pub width: usize,
     /// Hidden activation (default relu).
     pub activation: ActivationKind,
@@ -21,7 +21,7 @@ impl Default for ExpertConfig {
     fn default() -> Self {
         Self {
             depth: 1,
-            width: 64,
+            width: 32,
             activation: ActivationKind::Relu,
             init: Init::PytorchUniform,
         }
@@ -29,6 +29,28 @@ impl Default for ExpertConfig {
 }
 
 impl ExpertConfig {
+    /// One example config of every expert shape smoe builds (linear, ReLU, PReLU, identity,
+    /// two hidden layers): the catalogue the shared tests iterate.
+    pub fn examples() -> Vec<ExpertConfig> {
+        let base = ExpertConfig {
+            width: 5,
+            ..Default::default()
+        };
+        vec![
+            ExpertConfig { depth: 0, ..base },
+            base,
+            ExpertConfig {
+                activation: ActivationKind::Prelu,
+                ..base
+            },
+            ExpertConfig {
+                activation: ActivationKind::None,
+                ..base
+            },
+            ExpertConfig { depth: 2, ..base },
+        ]
+    }
+
     /// Checks the config.
     ///
     /// # Errors

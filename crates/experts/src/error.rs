@@ -10,16 +10,9 @@ pub enum ExpertError {
         /// Which dimension.
         what: &'static str,
     },
-    /// An array did not have the expected shape.
-    #[error("shape mismatch in {op}: expected {expected:?}, got {got:?}")]
-    ShapeMismatch {
-        /// The operation that checked.
-        op: &'static str,
-        /// Expected shape.
-        expected: Vec<usize>,
-        /// Actual shape.
-        got: Vec<usize>,
-    },
+    /// An array had the wrong shape.
+    #[error(transparent)]
+    Shape(#[from] smoe_nn::ShapeError),
     /// An error from a dense layer.
     #[error(transparent)]
     Nn(#[from] NnError),

@@ -30,7 +30,7 @@ pub use error::ExpertError;
 pub use mlp::MlpExpert;
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
-use smoe_nn::{Float, ParamMut, ParamRef};
+use smoe_nn::{Float, ParamMut, ParamRef, Progress};
 
 /// Result type of this crate.
 pub type Result<T> = std::result::Result<T, ExpertError>;
@@ -52,7 +52,7 @@ pub trait Expert<F: Float>: Send + Sync + std::fmt::Debug {
     /// `x [n, d] -> out [n]`.
     ///
     /// # Errors
-    /// [`ExpertError::ShapeMismatch`] on wrong shapes.
+    /// [`ExpertError::Shape`] on wrong shapes.
     fn forward(&self, x: ArrayView2<'_, F>, out: &mut [F]) -> Result<Tape<F>>;
     /// Output without saving anything (evaluation).
     ///
@@ -67,7 +67,7 @@ pub trait Expert<F: Float>: Send + Sync + std::fmt::Debug {
     /// `x [n, d]`, `dout [n]`, `dx [n, d]`.
     ///
     /// # Errors
-    /// [`ExpertError::ShapeMismatch`] on wrong shapes or a tape from another expert.
+    /// [`ExpertError::Shape`] on wrong shapes or a tape from another expert.
     fn backward(
         &mut self,
         x: ArrayView2<'_, F>,
@@ -79,6 +79,8 @@ pub trait Expert<F: Float>: Send + Sync + std::fmt::Debug {
     fn params<'a>(&'a self, prefix: &str, out: &mut Vec<ParamRef<'a, F>>);
     /// Mutable parameters, same names and order as [`Expert::params`].
     fn params_mut<'a>(&'a mut self, prefix: &str, out: &mut Vec<ParamMut<'a, F>>);
+    /// Training-progress hook, called before each optimiser step (default: nothing).
+    fn on_progress(&mut self, _progress: &Progress) {}
     /// A boxed copy.
     fn boxed_clone(&self) -> Box<dyn Expert<F>>;
 }

@@ -48,11 +48,11 @@ impl<F: Float> MlpExpert<F> {
 
     fn check_rows(&self, op: &'static str, x: ArrayView2<'_, F>, n: usize) -> Result<()> {
         if x.ncols() != self.input_dim() || x.nrows() != n {
-            return Err(ExpertError::ShapeMismatch {
+            return Err(ExpertError::from(smoe_nn::ShapeError {
                 op,
                 expected: vec![n, self.input_dim()],
                 got: x.shape().to_vec(),
-            });
+            }));
         }
         Ok(())
     }
@@ -129,11 +129,11 @@ impl<F: Float> Expert<F> for MlpExpert<F> {
         self.check_rows("MlpExpert::backward", x, dout.len())?;
         let depth = self.depth();
         if tape.saved.len() != 2 * depth {
-            return Err(ExpertError::ShapeMismatch {
+            return Err(ExpertError::from(smoe_nn::ShapeError {
                 op: "MlpExpert::backward (tape)",
                 expected: vec![2 * depth],
                 got: vec![tape.saved.len()],
-            });
+            }));
         }
         // output layer: y = h w + b, one scalar per row
         let h_last = if depth == 0 {

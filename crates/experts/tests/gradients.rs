@@ -1,66 +1,97 @@
-//! Central-difference checks of the MLP expert's backward for each activation and depth.
+//! Central-difference checks of the MLP expert's backward for every expert shape of the
+//! catalogue ([`ExpertConfig::examples`]) plus each activation at depths 0, 1 and 3.
 
 use ndarray::Array2;
-use smoe_experts::{Expert, ExpertConfig, build_experts};
+use smoe_experts::{Expert, ExpertConfig, ExpertError, build_experts};
 use smoe_nn::{ActivationKind, check_gradient, grad_vector, param_vector, set_param_vector};
 
-#[test]
-fn mlp_expert_matches_finite_differences() {
-    let (n, d) = (7, 5);
-    // inputs chosen so no hidden pre-activation sits within a step of the ReLU kink
-    let x = Array2::from_shape_fn((n, d), |(i, j)| ((i * d + j) as f64 * 0.53).sin());
-    let c: Vec<f64> = (0..n).map(|i| (i as f64 * 0.9).cos()).collect();
-    for act in [
+/// The catalogue, then the cases this test has always had (width 6, depth 0, 1, 3, every
+/// activation).
+fn cases() -> Vec<ExpertConfig> {
+    let mut v = ExpertConfig::examples();
+    for activation in [
         ActivationKind::Relu,
         ActivationKind::Prelu,
         ActivationKind::None,
     ] {
         for depth in [0, 1, 3] {
-            let cfg = ExpertConfig {
+            v.push(ExpertConfig {
                 depth,
                 width: 6,
-                activation: act,
+                activation,
                 ..Default::default()
-            };
-            let mut e = build_experts::<f64>(&cfg, d, 1, 3)
-                .expect("expert")
-                .remove(0);
-            let loss = |e: &dyn Expert<f64>, x: &Array2<f64>| {
-                let mut y = vec![0.0; n];
-                e.infer(x.view(), &mut y).expect("infer");
-                y.iter().zip(&c).map(|(a, b)| a * b).sum::<f64>()
-            };
+            });
+        }
+    }
+    v
+}
+
+/// An input whose hidden pre-activations are all ≥ 1e-3 from the ReLU kink, so a step of 1e-6
+/// never crosses it: the phase of the fixed input moves until one is.
+fn smooth_input(e: &dyn Expert<f64>, n: usize, d: usize) -> Array2<f64> {
+    for attempt in 0..100 {
+        let x = Array2::from_shape_fn((n, d), |(i, j)| {
+            ((i * d + j) as f64 * 0.53 + attempt as f64 * 0.1).sin()
+        });
+        let mut y = vec![0.0; n];
+        let tape = e.forward(x.view(), &mut y).expect("forward");
+        let smooth = tape
+            .saved
+            .iter()
+            .step_by(2)
+            .all(|a| a.iter().all(|v| v.abs() >= 1e-3));
+        if smooth {
+            return x;
+        }
+    }
+    panic!("no input away from the kinks");
+}
+
+#[test]
+fn mlp_expert_matches_finite_differences() {
+    let (n, d) = (7, 5);
+    let c: Vec<f64> = (0..n).map(|i| (i as f64 * 0.9).cos()).collect();
+    for cfg in cases() {
+        let mut e = build_experts::<f64>(&cfg, d, 1, 3)
+            .expect("expert")
+            .remove(0);
+        assert_eq!(e.input_dim(), d);
+        let x = smooth_input(e.as_ref(), n, d);
+        let loss = |e: &dyn Expert<f64>, x: &Array2<f64>| {
             let mut y = vec![0.0; n];
-            let tape = e.forward(x.view(), &mut y).expect("forward");
-            let mut dx = Array2::zeros((n, d));
-            e.backward(x.view(), &tape, &c, Some(dx.view_mut()))
-                .expect("backward");
-            let mut params = Vec::new();
-            e.params("e", &mut params);
-            let (theta, grads) = (param_vector(&params), grad_vector(&params));
-            drop(params);
-            let mut f = |v: &[f64]| {
-                let mut p = Vec::new();
-                e.params_mut("e", &mut p);
-                set_param_vector(&mut p, v).expect("set");
-                drop(p);
-                loss(e.as_ref(), &x)
-            };
-            let r = check_gradient(&mut f, &theta, &grads, None, 1e-6, 1e-4);
-            assert!(r.max_rel_err < 1e-6, "{act:?} depth {depth} params: {r:?}");
+            e.infer(x.view(), &mut y).expect("infer");
+            y.iter().zip(&c).map(|(a, b)| a * b).sum::<f64>()
+        };
+        let mut y = vec![0.0; n];
+        let tape = e.forward(x.view(), &mut y).expect("forward");
+        let mut dx = Array2::zeros((n, d));
+        e.backward(x.view(), &tape, &c, Some(dx.view_mut()))
+            .expect("backward");
+        let mut params = Vec::new();
+        e.params("e", &mut params);
+        let (theta, grads) = (param_vector(&params), grad_vector(&params));
+        drop(params);
+        let mut f = |v: &[f64]| {
             let mut p = Vec::new();
             e.params_mut("e", &mut p);
-            set_param_vector(&mut p, &theta).expect("restore");
+            set_param_vector(&mut p, v).expect("set");
             drop(p);
-            let xv: Vec<f64> = x.iter().copied().collect();
-            let dxv: Vec<f64> = dx.iter().copied().collect();
-            let mut g = |v: &[f64]| {
-                let xp = Array2::from_shape_vec((n, d), v.to_vec()).expect("shape");
-                loss(e.as_ref(), &xp)
-            };
-            let r = check_gradient(&mut g, &xv, &dxv, None, 1e-6, 1e-4);
-            assert!(r.max_rel_err < 1e-6, "{act:?} depth {depth} input: {r:?}");
-        }
+            loss(e.as_ref(), &x)
+        };
+        let r = check_gradient(&mut f, &theta, &grads, None, 1e-6, 1e-4);
+        assert!(r.max_rel_err < 1e-6, "{cfg:?} params: {r:?}");
+        let mut p = Vec::new();
+        e.params_mut("e", &mut p);
+        set_param_vector(&mut p, &theta).expect("restore");
+        drop(p);
+        let xv: Vec<f64> = x.iter().copied().collect();
+        let dxv: Vec<f64> = dx.iter().copied().collect();
+        let mut g = |v: &[f64]| {
+            let xp = Array2::from_shape_vec((n, d), v.to_vec()).expect("shape");
+            loss(e.as_ref(), &xp)
+        };
+        let r = check_gradient(&mut g, &xv, &dxv, None, 1e-6, 1e-4);
+        assert!(r.max_rel_err < 1e-6, "{cfg:?} input: {r:?}");
     }
 }
 
@@ -102,6 +133,33 @@ fn bad_shapes_are_errors() {
         width: 0,
         ..Default::default()
     };
-    assert!(build_experts::<f32>(&zero_width, 4, 1, 0).is_err());
+    let zero = ExpertError::ZeroDim {
+        what: "hidden width",
+    };
+    assert_eq!(
+        build_experts::<f32>(&zero_width, 4, 1, 0).unwrap_err(),
+        zero
+    );
+    assert_eq!(zero_width.validate(), Err(zero));
+    // width 0 is fine for a linear expert (no hidden layer)
+    assert!(
+        build_experts::<f32>(
+            &ExpertConfig {
+                depth: 0,
+                ..zero_width
+            },
+            4,
+            1,
+            0
+        )
+        .is_ok()
+    );
+    for cfg in ExpertConfig::examples() {
+        assert_eq!(cfg.validate(), Ok(()), "{cfg:?}");
+        assert!(
+            build_experts::<f32>(&cfg, 4, 0, 0).is_err(),
+            "{cfg:?}: 0 experts"
+        );
+    }
     assert!(build_experts::<f32>(&ExpertConfig::default(), 0, 1, 0).is_err());
 }

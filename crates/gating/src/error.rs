@@ -11,22 +11,35 @@ pub enum GatingError {
         /// Number of experts T.
         experts: usize,
     },
+    /// The gate does not support this k (e.g. the dense gate needs k = T).
+    #[error("gate {gate} does not support k = {k} with {experts} experts: {reason}")]
+    KNotSupported {
+        /// The gate's kind.
+        gate: String,
+        /// Requested k.
+        k: usize,
+        /// Number of experts T.
+        experts: usize,
+        /// What the gate needs.
+        reason: &'static str,
+    },
+    /// A gate config is invalid (its own message).
+    #[error("invalid gate {gate}: {reason}")]
+    InvalidConfig {
+        /// The gate's kind.
+        gate: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A gate was asked for a zero dimension.
     #[error("gate {what} must be at least 1, got 0")]
     ZeroDim {
         /// Which dimension.
         what: &'static str,
     },
-    /// An array did not have the expected shape.
-    #[error("shape mismatch in {op}: expected {expected:?}, got {got:?}")]
-    ShapeMismatch {
-        /// The operation that checked.
-        op: &'static str,
-        /// Expected shape.
-        expected: Vec<usize>,
-        /// Actual shape.
-        got: Vec<usize>,
-    },
+    /// An array had the wrong shape.
+    #[error(transparent)]
+    Shape(#[from] smoe_nn::ShapeError),
     /// A logit was NaN or infinite (the router diverged).
     #[error("non-finite router logit at row {row}, expert {expert}")]
     NonFinite {

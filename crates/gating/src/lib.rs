@@ -33,7 +33,7 @@ mod softmax_topk;
 mod topk;
 mod topk_softmax;
 
-pub use config::{GateConfig, build_gate};
+pub use config::{GateConfig, GateProperties, build_gate, deserialize_gate};
 pub use dense::DenseSoftmax;
 pub use error::GatingError;
 pub use noisy::NoisyTopK;
@@ -43,7 +43,7 @@ pub use topk::{select_topk, topk_indices};
 pub use topk_softmax::TopKSoftmax;
 
 use ndarray::ArrayView2;
-use smoe_nn::{Float, ParamMut, ParamRef};
+use smoe_nn::{Float, ParamMut, ParamRef, Progress};
 
 /// Result type of this crate.
 pub type Result<T> = std::result::Result<T, GatingError>;
@@ -68,7 +68,7 @@ pub trait Gate<F: Float>: Send + Sync + std::fmt::Debug {
     /// `x [b, d]`, `z [b, T]`, `noise [b, T] -> Routing { idx [b, k], weight [b, k] }`.
     ///
     /// # Errors
-    /// [`GatingError::ShapeMismatch`] on wrong shapes, [`GatingError::NonFinite`] for a NaN or
+    /// [`GatingError::Shape`] on wrong shapes, [`GatingError::NonFinite`] for a NaN or
     /// infinite logit.
     fn route(
         &self,
@@ -80,7 +80,7 @@ pub trait Gate<F: Float>: Send + Sync + std::fmt::Debug {
     /// accumulating the gate's own parameter gradients.
     ///
     /// # Errors
-    /// [`GatingError::ShapeMismatch`] on wrong shapes.
+    /// [`GatingError::Shape`] on wrong shapes.
     fn backward(
         &mut self,
         x: ArrayView2<'_, F>,
@@ -92,6 +92,8 @@ pub trait Gate<F: Float>: Send + Sync + std::fmt::Debug {
     fn params<'a>(&'a self, _prefix: &str, _out: &mut Vec<ParamRef<'a, F>>) {}
     /// Mutable form of [`Gate::params`].
     fn params_mut<'a>(&'a mut self, _prefix: &str, _out: &mut Vec<ParamMut<'a, F>>) {}
+    /// Training-progress hook, called before each optimiser step (default: nothing).
+    fn on_progress(&mut self, _progress: &Progress) {}
     /// A boxed copy.
     fn boxed_clone(&self) -> Box<dyn Gate<F>>;
 }

@@ -59,11 +59,11 @@ impl<F: Float> NoisyTopK<F> {
 
     fn check_noise(&self, x: ArrayView2<'_, F>, noise: ArrayView2<'_, F>) -> Result<()> {
         if x.ncols() != self.w_noise.ncols() || noise.dim() != (x.nrows(), self.w_noise.nrows()) {
-            return Err(GatingError::ShapeMismatch {
+            return Err(GatingError::from(smoe_nn::ShapeError {
                 op: "NoisyTopK (x or noise)",
                 expected: vec![x.nrows(), self.w_noise.nrows(), self.w_noise.ncols()],
                 got: vec![noise.nrows(), noise.ncols(), x.ncols()],
-            });
+            }));
         }
         Ok(())
     }

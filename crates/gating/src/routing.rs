@@ -42,11 +42,11 @@ pub(crate) fn check_inputs<F: Float>(
     experts: usize,
 ) -> Result<()> {
     if z.ncols() != experts || x.nrows() != z.nrows() {
-        return Err(GatingError::ShapeMismatch {
+        return Err(GatingError::from(smoe_nn::ShapeError {
             op,
             expected: vec![x.nrows(), experts],
             got: z.shape().to_vec(),
-        });
+        }));
     }
     let all_finite = match z.as_slice() {
         Some(v) => v.iter().all(|v| v.is_finite()),
@@ -67,11 +67,11 @@ pub(crate) fn check_dweight<F: Float>(
     dweight: ArrayView2<'_, F>,
 ) -> Result<()> {
     if dweight.dim() != routing.weight.dim() || z.nrows() != routing.batch() {
-        return Err(GatingError::ShapeMismatch {
+        return Err(GatingError::from(smoe_nn::ShapeError {
             op,
             expected: routing.weight.shape().to_vec(),
             got: dweight.shape().to_vec(),
-        });
+        }));
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use std::time::Instant;
 use criterion::{Criterion, Throughput};
 use ndarray::{Array1, Array2};
 use smoe_experts::ExpertConfig;
-use smoe_model::{MoeConfig, SparseMoe};
+use smoe_model::{SparseConfig, SparseMoe};
 
 const B: usize = 256;
 const D: usize = 32;
@@ -30,8 +30,7 @@ fn useful_flops(t: usize, k: usize) -> f64 {
 }
 
 fn setup(t: usize, k: usize) -> (SparseMoe<f32>, Array2<f32>, Array1<f32>) {
-    let cfg = MoeConfig {
-        d: D,
+    let cfg = SparseConfig {
         experts: t,
         k,
         expert: ExpertConfig {
@@ -39,10 +38,9 @@ fn setup(t: usize, k: usize) -> (SparseMoe<f32>, Array2<f32>, Array1<f32>) {
             width: WIDTH,
             ..Default::default()
         },
-        seed: 1,
         ..Default::default()
     };
-    let model = SparseMoe::<f32>::new(&cfg).expect("model");
+    let model = SparseMoe::<f32>::new(&cfg, D, 1).expect("model");
     let x = Array2::from_shape_fn((B, D), |(i, j)| ((i * 131 + j * 17) as f32 * 0.013).sin());
     let df = Array1::from_shape_fn(B, |i| ((i * 7) as f32 * 0.1).cos() / B as f32);
     (model, x, df)

@@ -3,7 +3,7 @@
 
 use ndarray::{Array1, Array2};
 use smoe_experts::ExpertConfig;
-use smoe_model::{MoeConfig, SparseMoe};
+use smoe_model::{SparseConfig, SparseMoe};
 
 fn main() {
     let args: Vec<usize> = std::env::args()
@@ -15,8 +15,7 @@ fn main() {
         args.get(1).copied().unwrap_or(2),
         args.get(2).copied().unwrap_or(2000),
     );
-    let cfg = MoeConfig {
-        d: 32,
+    let cfg = SparseConfig {
         experts: t,
         k,
         expert: ExpertConfig {
@@ -26,7 +25,7 @@ fn main() {
         },
         ..Default::default()
     };
-    let mut model = SparseMoe::<f32>::new(&cfg).expect("valid config");
+    let mut model = SparseMoe::<f32>::new(&cfg, 32, 0).expect("valid config");
     let x = Array2::from_shape_fn((256, 32), |(i, j)| {
         ((i * 131 + j * 17) as f32 * 0.013).sin()
     });

@@ -15,7 +15,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 use smoe_nn::Float;
 
-use crate::{ModelError, MoeConfig, Result, SparseMoe};
+use crate::{Model, ModelConfig, ModelError, Result, SparseMoe, build_model};
 
 /// The JSON written beside the tensors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,13 +23,20 @@ use crate::{ModelError, MoeConfig, Result, SparseMoe};
 pub struct CheckpointMeta {
     /// Always `"smoe-checkpoint"`.
     pub format: String,
-    /// Format version (1).
+    /// Format version (2: the model config is tagged, d and the seed stand beside it).
     pub version: u32,
     /// `"f32"` or `"f64"`: the dtype of every tensor.
     pub dtype: String,
+    /// Input width d.
+    pub d: usize,
+    /// The seed of the initial weights and of the routing noise.
+    pub seed: u64,
     /// The model config.
-    pub model: MoeConfig,
+    pub model: ModelConfig,
 }
+
+/// The checkpoint format version this code writes and reads.
+pub const VERSION: u32 = 2;
 
 /// Where the JSON config of the checkpoint at `path` lives: same name, `.json` extension.
 pub fn config_path(path: &Path) -> PathBuf {
@@ -48,13 +55,15 @@ fn err(path: &Path, reason: impl ToString) -> ModelError {
 ///
 /// # Errors
 /// [`ModelError::Checkpoint`] if a file cannot be written.
-pub fn save<F: Float>(model: &SparseMoe<F>, path: &Path) -> Result<()> {
+pub fn save<F: Float, M: Model<F> + ?Sized>(model: &M, path: &Path) -> Result<()> {
     let dtype = dtype_of::<F>();
     let meta = CheckpointMeta {
         format: "smoe-checkpoint".into(),
-        version: 1,
+        version: VERSION,
         dtype: F::NAME.into(),
-        model: model.config().clone(),
+        d: model.input_dim(),
+        seed: model.seed(),
+        model: model.config(),
     };
     let json = serde_json::to_string_pretty(&meta).map_err(|e| err(path, e))?;
     let params = model.params();
@@ -101,8 +110,16 @@ fn dtype_of<F: Float>() -> Dtype {
 /// [`ModelError::Checkpoint`] for an unreadable or malformed file;
 /// [`ModelError::MissingTensor`], [`ModelError::TensorShape`], [`ModelError::TensorDtype`] or
 /// [`ModelError::UnexpectedTensor`], naming the tensor, when the tensors disagree with the config;
-/// config errors as [`MoeConfig::validate`].
-pub fn load<F: Float>(path: &Path) -> Result<SparseMoe<F>> {
+/// config errors as [`ModelConfig::validate`].
+pub fn load<F: Float>(path: &Path) -> Result<Box<dyn Model<F>>> {
+    let (meta, bytes) = read_meta(path)?;
+    let mut model = build_model::<F>(&meta.model, meta.d, meta.seed)?;
+    fill(model.as_mut(), path, &bytes)?;
+    Ok(model)
+}
+
+/// Reads the JSON config beside the checkpoint at `path` and the tensor file's bytes.
+fn read_meta(path: &Path) -> Result<(CheckpointMeta, Vec<u8>)> {
     let cpath = config_path(path);
     let json = std::fs::read_to_string(&cpath).map_err(|e| err(&cpath, e))?;
     let meta: CheckpointMeta = serde_json::from_str(&json).map_err(|e| err(&cpath, e))?;
@@ -112,9 +129,23 @@ pub fn load<F: Float>(path: &Path) -> Result<SparseMoe<F>> {
             format!("format is {:?}, not smoe-checkpoint", meta.format),
         ));
     }
+    if meta.version != VERSION {
+        return Err(err(
+            &cpath,
+            format!(
+                "format version {} (this smoe reads {VERSION})",
+                meta.version
+            ),
+        ));
+    }
     let bytes = std::fs::read(path).map_err(|e| err(path, e))?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| err(path, e))?;
-    let mut model = SparseMoe::<F>::new(&meta.model)?;
+    Ok((meta, bytes))
+}
+
+/// Copies the tensors of the safetensors `bytes` into `model`'s parameters, checking that
+/// names, shapes and dtypes match exactly.
+fn fill<F: Float, M: Model<F> + ?Sized>(model: &mut M, path: &Path, bytes: &[u8]) -> Result<()> {
+    let st = SafeTensors::deserialize(bytes).map_err(|e| err(path, e))?;
     let p = path.display().to_string();
     let mut expected = Vec::new();
     for param in model.params_mut() {
@@ -155,7 +186,7 @@ pub fn load<F: Float>(path: &Path) -> Result<SparseMoe<F>> {
             name: extra.to_string(),
         });
     }
-    Ok(model)
+    Ok(())
 }
 
 fn read_into<F: Float, S: Float>(data: &[u8], out: &mut [F]) {
@@ -175,11 +206,15 @@ impl<F: Float> SparseMoe<F> {
         save(self, path)
     }
 
-    /// Loads from `path` (see [`load`]).
+    /// Loads a sparse model from `path` (see [`load`]).
     ///
     /// # Errors
-    /// As [`load`].
+    /// As [`load`]; [`ModelError::Checkpoint`] if the checkpoint holds another kind of model.
     pub fn load(path: &Path) -> Result<Self> {
-        load(path)
+        let (meta, bytes) = read_meta(path)?;
+        let ModelConfig::Sparse(cfg) = &meta.model;
+        let mut model = SparseMoe::<F>::new(cfg, meta.d, meta.seed)?;
+        fill(&mut model, path, &bytes)?;
+        Ok(model)
     }
 }

@@ -1,58 +1,161 @@
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use smoe_experts::ExpertConfig;
-use smoe_gating::GateConfig;
-use smoe_router::RouterConfig;
+use smoe_gating::{GateConfig, deserialize_gate};
+use smoe_router::{RouterConfig, deserialize_router};
 
 use crate::{ModelError, Result};
 
-/// The whole model as one config. A config plus its seed determines the initial weights.
+/// Which model to build: a tagged table, `[model] kind = "sparse"` (the default kind, so it
+/// may be left out). The input width d and the seed are not part of it: they come from the
+/// data and the run and are passed to [`crate::build_model`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ModelConfig {
+    /// A top-k sparse MoE ([`crate::SparseMoe`]).
+    Sparse(SparseConfig),
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig::Sparse(SparseConfig::default())
+    }
+}
+
+/// Reads a [`ModelConfig`] whose `kind` may be omitted (default `sparse`); for
+/// `#[serde(deserialize_with = "...")]`.
+///
+/// # Errors
+/// Unknown kinds or fields.
+pub fn deserialize_model<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<ModelConfig, D::Error> {
+    smoe_nn::with_default_kind(d, "sparse")
+}
+
+impl ModelConfig {
+    /// The model's `kind` as written in TOML.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ModelConfig::Sparse(_) => "sparse",
+        }
+    }
+
+    /// Experts in total T.
+    pub fn experts(&self) -> usize {
+        match self {
+            ModelConfig::Sparse(c) => c.experts,
+        }
+    }
+
+    /// Experts selected per input k.
+    pub fn k(&self) -> usize {
+        match self {
+            ModelConfig::Sparse(c) => c.k,
+        }
+    }
+
+    /// The sparse config, if this is a sparse model.
+    pub fn as_sparse(&self) -> Option<&SparseConfig> {
+        match self {
+            ModelConfig::Sparse(c) => Some(c),
+        }
+    }
+
+    /// Checks the config for inputs of width `d`.
+    ///
+    /// # Errors
+    /// As [`SparseConfig::validate`].
+    pub fn validate(&self, d: usize) -> Result<()> {
+        match self {
+            ModelConfig::Sparse(c) => c.validate(d),
+        }
+    }
+
+    /// One example config of every model kind, with every router, gate and expert of the
+    /// component catalogues at T = 4 and a k each gate supports: what the shared model tests
+    /// iterate.
+    pub fn examples() -> Vec<ModelConfig> {
+        let mut out = Vec::new();
+        let t = 4;
+        for router in RouterConfig::examples() {
+            for gate in GateConfig::examples() {
+                let ks: Vec<usize> = if gate.properties().needs_k_equal_t {
+                    vec![t]
+                } else {
+                    vec![1, 2, t]
+                };
+                for k in ks {
+                    out.push(ModelConfig::Sparse(SparseConfig {
+                        experts: t,
+                        k,
+                        router,
+                        gate: gate.clone(),
+                        expert: ExpertConfig {
+                            width: 5,
+                            ..Default::default()
+                        },
+                        capacity_factor: None,
+                    }));
+                }
+            }
+        }
+        for expert in ExpertConfig::examples() {
+            out.push(ModelConfig::Sparse(SparseConfig {
+                experts: t,
+                k: 2,
+                expert,
+                ..Default::default()
+            }));
+        }
+        out
+    }
+}
+
+/// A top-k sparse MoE: T experts, k per input, router, gate, experts' shape, capacity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct MoeConfig {
-    /// Input width d (default 32).
-    pub d: usize,
-    /// Number of experts T (default 16).
+pub struct SparseConfig {
+    /// Number of experts T (default 8).
     pub experts: usize,
     /// Experts selected per input k, `1 ≤ k ≤ T` (default 2).
     pub k: usize,
     /// Router (default linear).
+    #[serde(deserialize_with = "deserialize_router")]
     pub router: RouterConfig,
     /// Gate (default topk_softmax).
+    #[serde(deserialize_with = "deserialize_gate")]
     pub gate: GateConfig,
-    /// Experts' shape (default depth 1, width 64, relu).
+    /// Experts' shape (default depth 1, width 32, relu).
     pub expert: ExpertConfig,
     /// Capacity factor cf > 0: each expert takes at most `ceil(cf · b · k / T)` assignments
     /// of a batch of b rows (clamped to b), slot 0 of every row first; the rest are dropped
     /// and counted. `None` (default): dropless.
     pub capacity_factor: Option<f64>,
-    /// Seed of the initial weights and of the routing noise (default 0).
-    pub seed: u64,
 }
 
-impl Default for MoeConfig {
+impl Default for SparseConfig {
     fn default() -> Self {
         Self {
-            d: 32,
-            experts: 16,
+            experts: 8,
             k: 2,
             router: RouterConfig::Linear,
             gate: GateConfig::TopkSoftmax,
             expert: ExpertConfig::default(),
             capacity_factor: None,
-            seed: 0,
         }
     }
 }
 
-impl MoeConfig {
-    /// Checks every field before anything is built.
+impl SparseConfig {
+    /// Checks every field, for inputs of width `d`, before anything is built; each
+    /// component's own message reaches the caller.
     ///
     /// # Errors
-    /// [`ModelError::InvalidTopK`] unless `1 ≤ k ≤ T` (and k = T for the dense gate);
-    /// [`ModelError::InvalidConfig`] for `d = 0`, `T = 0`, width 0, a router hidden width 0, or
-    /// a capacity factor that is not finite and positive.
-    pub fn validate(&self) -> Result<()> {
-        if self.d == 0 {
+    /// [`ModelError::InvalidTopK`] unless `1 ≤ k ≤ T`; the gate's, router's and experts' own
+    /// errors (e.g. the dense gate needs k = T); [`ModelError::InvalidConfig`] for `d = 0`,
+    /// `T = 0` or a capacity factor that is not finite and positive.
+    pub fn validate(&self, d: usize) -> Result<()> {
+        if d == 0 {
             return Err(ModelError::InvalidConfig {
                 field: "d",
                 value: "0".into(),
@@ -72,27 +175,11 @@ impl MoeConfig {
                 experts: self.experts,
             });
         }
-        self.gate
-            .validate(self.k, self.experts)
-            .map_err(|_| ModelError::InvalidConfig {
-                field: "gate",
-                value: "dense_softmax".into(),
-                reason: "the dense gate needs k = T",
-            })?;
-        if self.expert.depth > 0 && self.expert.width == 0 {
-            return Err(ModelError::InvalidConfig {
-                field: "expert.width",
-                value: "0".into(),
-                reason: "hidden layers need at least one unit",
-            });
+        if !matches!(self.gate, GateConfig::Custom { .. }) {
+            self.gate.validate(self.k, self.experts)?;
         }
-        if let RouterConfig::Mlp { hidden: 0 } = self.router {
-            return Err(ModelError::InvalidConfig {
-                field: "router.hidden",
-                value: "0".into(),
-                reason: "the router's hidden layer needs at least one unit",
-            });
-        }
+        self.expert.validate()?;
+        self.router.validate()?;
         if let Some(cf) = self.capacity_factor
             && !(cf.is_finite() && cf > 0.0)
         {

@@ -25,16 +25,9 @@ pub enum ModelError {
         /// Number of experts T.
         experts: usize,
     },
-    /// An input batch has the wrong shape.
-    #[error("shape mismatch in {op}: expected {expected:?}, got {got:?}")]
-    ShapeMismatch {
-        /// The operation that checked.
-        op: &'static str,
-        /// Expected shape.
-        expected: Vec<usize>,
-        /// Actual shape.
-        got: Vec<usize>,
-    },
+    /// An array had the wrong shape.
+    #[error(transparent)]
+    Shape(#[from] smoe_nn::ShapeError),
     /// An input value is NaN or infinite.
     #[error("non-finite input at row {row}, column {col}")]
     NonFiniteInput {

@@ -5,7 +5,11 @@
 //! buffer, each expert runs once on its slice, and the weighted outputs are scatter-added
 //! back. [`SparseMoe::backward`] walks the same path in reverse and fills every gradient.
 //!
-//! - [`MoeConfig`]: the whole model as one validated, serde config;
+//! - [`Model`]: the interface every layer above the model uses (forward, backward, infer,
+//!   parameters, config, progress hook), with [`ModelOutput`] = `f` + typed
+//!   [`RoutingDiagnostics`]; [`build_model`] builds any [`ModelConfig`];
+//! - [`ModelConfig`] (`kind = "sparse"`) / [`SparseConfig`]: the model as one validated,
+//!   serde config (d and the seed are passed in);
 //! - [`SparseMoe`]: forward, backward, inference, parameters;
 //! - [`Dispatch`]: the counting-sort plan (with optional capacity and drop accounting);
 //! - [`oracle`]: the dense reference path (every expert on every row), a test oracle only;
@@ -14,10 +18,10 @@
 //! # Example
 //! ```
 //! use ndarray::Array2;
-//! use smoe_model::{MoeConfig, SparseMoe};
+//! use smoe_model::{SparseConfig, SparseMoe};
 //!
-//! let cfg = MoeConfig { d: 4, experts: 8, k: 2, ..Default::default() };
-//! let mut model = SparseMoe::<f64>::new(&cfg).unwrap();
+//! let cfg = SparseConfig { experts: 8, k: 2, ..Default::default() };
+//! let mut model = SparseMoe::<f64>::new(&cfg, 4, 0).unwrap(); // d = 4, seed 0
 //! let x = Array2::from_shape_fn((16, 4), |(i, j)| ((i * 4 + j) as f64).sin());
 //! let out = model.forward(x.view(), false).unwrap();
 //! assert_eq!(out.f.len(), 16);
@@ -30,12 +34,14 @@ pub mod checkpoint;
 mod config;
 mod dispatch;
 mod error;
+mod model;
 mod moe;
 pub mod oracle;
 
-pub use config::MoeConfig;
+pub use config::{ModelConfig, SparseConfig, deserialize_model};
 pub use dispatch::{DROPPED, Dispatch};
 pub use error::ModelError;
+pub use model::{Model, ModelOutput, RoutingDiagnostics, TopKRouting, build_model};
 pub use moe::{AuxGrad, MoeOutput, SparseMoe};
 
 /// Result type of this crate.

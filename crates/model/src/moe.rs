@@ -7,7 +7,7 @@ use smoe_nn::{Float, ParamMut, ParamRef, SmoeRng, stream_rng, zero_grads};
 use smoe_router::{Router, build_router};
 
 use crate::dispatch::DROPPED;
-use crate::{Dispatch, ModelError, MoeConfig, Result};
+use crate::{Dispatch, ModelError, Result, SparseConfig};
 
 /// What a forward pass returns.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,7 +96,9 @@ struct Cache<F> {
 /// A top-k sparse Mixture-of-Experts: `f(x) = Σ_{j∈S(x)} w_j(x) h_j(x)`.
 #[derive(Debug, Clone)]
 pub struct SparseMoe<F: Float> {
-    cfg: MoeConfig,
+    cfg: SparseConfig,
+    d: usize,
+    seed: u64,
     /// The router.
     pub router: Box<dyn Router<F>>,
     /// The gate.
@@ -108,25 +110,30 @@ pub struct SparseMoe<F: Float> {
 }
 
 impl<F: Float> SparseMoe<F> {
-    /// Builds the model of `cfg`: the router from stream `("router", 0)`, expert j from
-    /// `("expert", j)` and the routing noise from `("noise", 0)` of `cfg.seed`.
+    /// Builds the model of `cfg` for inputs of width `d`: the router from stream
+    /// `("router", 0)`, expert j from `("expert", j)` and the routing noise from
+    /// `("noise", 0)` of `seed`.
     ///
     /// # Errors
-    /// As [`MoeConfig::validate`].
-    pub fn new(cfg: &MoeConfig) -> Result<Self> {
-        cfg.validate()?;
-        let router = build_router(&cfg.router, cfg.d, cfg.experts, cfg.seed)?;
-        let gate = build_gate(cfg.gate, cfg.k, cfg.experts, cfg.d)?;
-        let experts = build_experts(&cfg.expert, cfg.d, cfg.experts, cfg.seed)?;
-        Self::from_parts(cfg.clone(), router, gate, experts)
+    /// As [`SparseConfig::validate`].
+    pub fn new(cfg: &SparseConfig, d: usize, seed: u64) -> Result<Self> {
+        cfg.validate(d)?;
+        let router = build_router(&cfg.router, d, cfg.experts, seed)?;
+        let gate = build_gate(&cfg.gate, cfg.k, cfg.experts, d)?;
+        let experts = build_experts(&cfg.expert, d, cfg.experts, seed)?;
+        Self::from_parts(cfg.clone(), d, seed, router, gate, experts)
     }
 
-    /// Assembles a model from user-built parts (`cfg` records what they are).
+    /// Assembles a model from user-built parts: `cfg` records what they are (a user's own
+    /// gate is `GateConfig::Custom { name }`), `d` is the input width and `seed` seeds the
+    /// routing noise.
     ///
     /// # Errors
-    /// [`ModelError::ShapeMismatch`] if the parts disagree on d or T, or with `cfg`.
+    /// [`ModelError::Shape`] if the parts disagree on d, T or k, or with `cfg`.
     pub fn from_parts(
-        cfg: MoeConfig,
+        cfg: SparseConfig,
+        d: usize,
+        seed: u64,
         router: Box<dyn Router<F>>,
         gate: Box<dyn Gate<F>>,
         experts: Vec<Box<dyn Expert<F>>>,
@@ -136,18 +143,20 @@ impl<F: Float> SparseMoe<F> {
             && gate.num_experts() == t
             && gate.k() == cfg.k
             && t == cfg.experts
-            && router.input_dim() == cfg.d
-            && experts.iter().all(|e| e.input_dim() == cfg.d);
+            && router.input_dim() == d
+            && experts.iter().all(|e| e.input_dim() == d);
         if !dims_ok {
-            return Err(ModelError::ShapeMismatch {
+            return Err(ModelError::from(smoe_nn::ShapeError {
                 op: "SparseMoe::from_parts (d, T, k)",
-                expected: vec![cfg.d, cfg.experts, cfg.k],
+                expected: vec![d, cfg.experts, cfg.k],
                 got: vec![router.input_dim(), router.num_experts(), gate.k()],
-            });
+            }));
         }
         Ok(Self {
-            noise_rng: stream_rng(cfg.seed, "noise", 0),
+            noise_rng: stream_rng(seed, "noise", 0),
             cfg,
+            d,
+            seed,
             router,
             gate,
             experts,
@@ -156,8 +165,27 @@ impl<F: Float> SparseMoe<F> {
     }
 
     /// The config the model was built from.
-    pub fn config(&self) -> &MoeConfig {
+    pub fn config(&self) -> &SparseConfig {
         &self.cfg
+    }
+
+    /// The input width d.
+    pub fn input_dim(&self) -> usize {
+        self.d
+    }
+
+    /// The seed the model was built from.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Passes training progress to the router, the gate and every expert.
+    pub fn on_progress(&mut self, progress: &smoe_nn::Progress) {
+        self.router.on_progress(progress);
+        self.gate.on_progress(progress);
+        for e in &mut self.experts {
+            e.on_progress(progress);
+        }
     }
 
     /// Training forward pass (keeps what [`SparseMoe::backward`] needs). With `noisy` set and a
@@ -167,7 +195,7 @@ impl<F: Float> SparseMoe<F> {
     /// `x [b, d] -> f [b]`.
     ///
     /// # Errors
-    /// [`ModelError::ShapeMismatch`] for a wrong width, [`ModelError::NonFiniteInput`] for a
+    /// [`ModelError::Shape`] for a wrong width, [`ModelError::NonFiniteInput`] for a
     /// NaN or infinite value, and gate errors for non-finite logits.
     pub fn forward(&mut self, x: ArrayView2<'_, F>, noisy: bool) -> Result<MoeOutput<F>> {
         let noise = if noisy && self.gate.uses_noise() {
@@ -206,12 +234,12 @@ impl<F: Float> SparseMoe<F> {
     }
 
     fn check_input(&self, x: ArrayView2<'_, F>) -> Result<()> {
-        if x.ncols() != self.cfg.d {
-            return Err(ModelError::ShapeMismatch {
+        if x.ncols() != self.d {
+            return Err(ModelError::from(smoe_nn::ShapeError {
                 op: "SparseMoe::forward",
-                expected: vec![x.nrows(), self.cfg.d],
+                expected: vec![x.nrows(), self.d],
                 got: x.shape().to_vec(),
-            });
+            }));
         }
         let all_finite = match x.as_slice() {
             Some(v) => v.iter().all(|v| v.is_finite()),
@@ -313,14 +341,14 @@ impl<F: Float> SparseMoe<F> {
         } else {
             self.cfg.expert.width
         };
-        rayon::current_num_threads() > 1 && n * self.cfg.d * width >= PARALLEL_MIN_WORK
+        rayon::current_num_threads() > 1 && n * self.d * width >= PARALLEL_MIN_WORK
     }
 
     /// Backward from `dL/df [b]`: accumulates every parameter gradient and returns `dL/dx`.
     ///
     /// # Errors
     /// [`ModelError::NoForward`] without a training forward pass before it;
-    /// [`ModelError::ShapeMismatch`] if `df` has not b entries.
+    /// [`ModelError::Shape`] if `df` has not b entries.
     pub fn backward(&mut self, df: ArrayView1<'_, F>) -> Result<Array2<F>> {
         self.backward_with_aux(df, AuxGrad::default())
     }
@@ -329,7 +357,7 @@ impl<F: Float> SparseMoe<F> {
     /// logits from auxiliary losses.
     ///
     /// # Errors
-    /// As [`SparseMoe::backward`]; [`ModelError::ShapeMismatch`] for a wrong extra shape.
+    /// As [`SparseMoe::backward`]; [`ModelError::Shape`] for a wrong extra shape.
     pub fn backward_with_aux(
         &mut self,
         df: ArrayView1<'_, F>,
@@ -339,29 +367,29 @@ impl<F: Float> SparseMoe<F> {
         let cache = self.cache.take().ok_or(ModelError::NoForward)?;
         let b = cache.x.nrows();
         if df.len() != b {
-            return Err(ModelError::ShapeMismatch {
+            return Err(ModelError::from(smoe_nn::ShapeError {
                 op: "SparseMoe::backward (df)",
                 expected: vec![b],
                 got: vec![df.len()],
-            });
+            }));
         }
         if let Some(dwx) = aux.dweight
             && dwx.dim() != cache.routing.weight.dim()
         {
-            return Err(ModelError::ShapeMismatch {
+            return Err(ModelError::from(smoe_nn::ShapeError {
                 op: "SparseMoe::backward (dweight)",
                 expected: cache.routing.weight.shape().to_vec(),
                 got: dwx.shape().to_vec(),
-            });
+            }));
         }
         if let Some(dz) = dlogits
             && dz.dim() != cache.logits.dim()
         {
-            return Err(ModelError::ShapeMismatch {
+            return Err(ModelError::from(smoe_nn::ShapeError {
                 op: "SparseMoe::backward (dlogits)",
                 expected: cache.logits.shape().to_vec(),
                 got: dz.shape().to_vec(),
-            });
+            }));
         }
         let Cache {
             x,
@@ -384,7 +412,7 @@ impl<F: Float> SparseMoe<F> {
                 }
             }
         }
-        let d = self.cfg.d;
+        let d = self.d;
         let mut dxs = Array2::zeros((n, d));
         let parallel = self.parallel(n);
         let xs_ref = &xs;
@@ -401,11 +429,11 @@ impl<F: Float> SparseMoe<F> {
             let xj = xs_ref.slice(s![offsets[j]..offsets[j + 1], ..]);
             let len = dxj.len();
             let dxj = ArrayViewMut2::from_shape((dy.len(), d), dxj).map_err(|_| {
-                ModelError::ShapeMismatch {
+                ModelError::from(smoe_nn::ShapeError {
                     op: "SparseMoe::backward (expert dx)",
                     expected: vec![dy.len(), d],
                     got: vec![len],
-                }
+                })
             })?;
             Ok(expert.backward(xj, tape, dy, Some(dxj))?)
         };

@@ -1,14 +1,16 @@
-//! Save → load round trip and the errors of a bad checkpoint.
+//! Save → load round trip (bit-exact, for every model of the catalogue and both float types)
+//! and the errors of a bad checkpoint.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{normal, rng};
+use common::{describe, normal, rng, sparse};
 use smoe_experts::ExpertConfig;
 use smoe_gating::GateConfig;
-use smoe_model::{ModelError, MoeConfig, SparseMoe, checkpoint};
-use smoe_nn::ActivationKind;
+use smoe_model::checkpoint::{self, CheckpointMeta};
+use smoe_model::{ModelConfig, ModelError, SparseConfig, SparseMoe, build_model};
+use smoe_nn::{ActivationKind, Float, ParamRef};
 use smoe_router::RouterConfig;
 
 fn tmpdir(tag: &str) -> PathBuf {
@@ -17,9 +19,10 @@ fn tmpdir(tag: &str) -> PathBuf {
     d
 }
 
-fn cfg() -> MoeConfig {
-    MoeConfig {
-        d: 6,
+const D: usize = 6;
+
+fn cfg() -> SparseConfig {
+    SparseConfig {
         experts: 5,
         k: 2,
         router: RouterConfig::Mlp { hidden: 7 },
@@ -30,20 +33,40 @@ fn cfg() -> MoeConfig {
             activation: ActivationKind::Prelu,
             ..Default::default()
         },
-        seed: 11,
-        ..Default::default()
+        capacity_factor: None,
     }
 }
 
-fn trained(cfg: &MoeConfig) -> SparseMoe<f32> {
-    let mut m = SparseMoe::<f32>::new(cfg).expect("model");
-    // perturb every parameter so the round trip is not of the initial weights
-    for p in m.params_mut() {
+/// Perturbs every parameter so the round trip is not of the initial weights.
+fn perturb<F: Float>(params: Vec<smoe_nn::ParamMut<'_, F>>) {
+    for p in params {
         for (i, v) in p.value.iter_mut().enumerate() {
-            *v += 0.001 * (i as f32 + 1.0).sin();
+            *v += F::from_f64c(0.001 * (i as f64 + 1.0).sin());
         }
     }
+}
+
+fn trained(cfg: &SparseConfig) -> SparseMoe<f32> {
+    let mut m = SparseMoe::<f32>::new(cfg, D, 11).expect("model");
+    perturb(m.params_mut());
     m
+}
+
+/// The same bits (f32 → f64 is exact, so comparing as f64 bits is bit-exact for both).
+fn same_bits<F: Float>(a: &[F], b: &[F]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.to_f64c().to_bits() == y.to_f64c().to_bits())
+}
+
+fn assert_same_params<F: Float>(a: &[ParamRef<'_, F>], b: &[ParamRef<'_, F>], tag: &str) {
+    assert_eq!(a.len(), b.len(), "{tag}: number of tensors");
+    for (p, q) in a.iter().zip(b) {
+        assert_eq!(p.name, q.name, "{tag}");
+        assert_eq!(p.shape, q.shape, "{tag}: {}", p.name);
+        assert!(same_bits(p.value, q.value), "{tag}: {} differs", p.name);
+    }
 }
 
 #[test]
@@ -55,19 +78,9 @@ fn round_trip_is_bit_exact() {
     assert!(checkpoint::config_path(&path).exists());
     let loaded = SparseMoe::<f32>::load(&path).expect("load");
     assert_eq!(loaded.config(), model.config());
-    let (a, b) = (model.params(), loaded.params());
-    assert_eq!(a.len(), b.len());
-    for (p, q) in a.iter().zip(&b) {
-        assert_eq!(p.name, q.name);
-        assert_eq!(p.shape, q.shape);
-        let same = p
-            .value
-            .iter()
-            .zip(q.value)
-            .all(|(x, y)| x.to_bits() == y.to_bits());
-        assert!(same, "{} differs", p.name);
-    }
-    let x = normal(20, 6, &mut rng("rt")).mapv(|v| v as f32);
+    assert_eq!((loaded.input_dim(), loaded.seed()), (D, 11));
+    assert_same_params(&model.params(), &loaded.params(), "noisy/mlp");
+    let x = normal(20, D, &mut rng("rt")).mapv(|v| v as f32);
     let (fa, fb) = (
         model.infer(x.view()).expect("a"),
         loaded.infer(x.view()).expect("b"),
@@ -81,10 +94,66 @@ fn round_trip_is_bit_exact() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+/// Save → load through the [`smoe_model::Model`] interface ([`build_model`], [`checkpoint::save`],
+/// [`checkpoint::load`]) for one model of type `F`: config, d, seed, every tensor and the
+/// outputs and routing of a batch, bit for bit; and the JSON beside it.
+fn round_trip_model<F: Float>(cfg: &ModelConfig, seed: u64, path: &Path, tag: &str) {
+    let mut model = build_model::<F>(cfg, D, seed).expect("model");
+    perturb(model.params_mut());
+    checkpoint::save(model.as_ref(), path).expect("save");
+    let loaded = checkpoint::load::<F>(path).expect("load");
+    assert_eq!(loaded.config(), *cfg, "{tag}");
+    assert_eq!((loaded.input_dim(), loaded.seed()), (D, seed), "{tag}");
+    assert_same_params(&model.params(), &loaded.params(), tag);
+    let x = normal(24, D, &mut rng(tag)).mapv(F::from_f64c);
+    let (a, b) = (
+        model.infer(x.view()).expect("a"),
+        loaded.infer(x.view()).expect("b"),
+    );
+    assert!(same_bits(
+        a.f.as_slice().expect("f"),
+        b.f.as_slice().expect("f")
+    ));
+    let (ra, rb) = (a.top_k().expect("top-k"), b.top_k().expect("top-k"));
+    assert_eq!(ra.routing.idx, rb.routing.idx, "{tag}");
+    assert_eq!(ra.counts, rb.counts, "{tag}");
+    // the JSON beside the tensors
+    let json = std::fs::read_to_string(checkpoint::config_path(path)).expect("json");
+    let meta: CheckpointMeta = serde_json::from_str(&json).expect("meta");
+    assert_eq!(meta.format, "smoe-checkpoint");
+    assert_eq!(meta.version, checkpoint::VERSION);
+    assert_eq!(meta.version, 2);
+    assert_eq!(meta.dtype, F::NAME);
+    assert_eq!((meta.d, meta.seed), (D, seed));
+    assert_eq!(meta.model, *cfg);
+    assert!(json.contains("\"kind\": \"sparse\""), "{tag}: {json}");
+    // and the sparse model's own loader reads it too
+    let sparse_loaded = SparseMoe::<F>::load(path).expect("sparse load");
+    assert_eq!(
+        ModelConfig::Sparse(sparse_loaded.config().clone()),
+        *cfg,
+        "{tag}"
+    );
+    assert_same_params(&model.params(), &SparseMoe::params(&sparse_loaded), tag);
+}
+
+#[test]
+fn every_catalogue_model_round_trips_bit_exactly() {
+    let dir = tmpdir("catalogue");
+    let examples = ModelConfig::examples();
+    for (i, cfg) in examples.iter().enumerate() {
+        let tag = format!("examples[{i}] {}", describe(sparse(cfg)));
+        let seed = 100 + i as u64;
+        round_trip_model::<f32>(cfg, seed, &dir.join(format!("m{i}-f32.safetensors")), &tag);
+        round_trip_model::<f64>(cfg, seed, &dir.join(format!("m{i}-f64.safetensors")), &tag);
+    }
+    assert!(!examples.is_empty());
+    std::fs::remove_dir_all(dir).ok();
+}
+
 #[test]
 fn tensor_names_follow_pytorch_layout() {
-    let model = SparseMoe::<f32>::new(&MoeConfig {
-        d: 3,
+    let cfg = SparseConfig {
         experts: 2,
         k: 1,
         expert: ExpertConfig {
@@ -93,8 +162,8 @@ fn tensor_names_follow_pytorch_layout() {
             ..Default::default()
         },
         ..Default::default()
-    })
-    .expect("model");
+    };
+    let model = SparseMoe::<f32>::new(&cfg, 3, 0).expect("model");
     let names: Vec<(String, Vec<usize>)> = model
         .params()
         .iter()
@@ -141,13 +210,14 @@ fn rewrite(path: &Path, edit: impl FnOnce(&mut Vec<(String, Vec<usize>, Vec<u8>)
 #[test]
 fn bad_checkpoints_are_typed_errors_naming_the_tensor() {
     let dir = tmpdir("bad");
-    let cfg = MoeConfig {
-        d: 3,
+    // experts of width 64: the old default, written out
+    let cfg = SparseConfig {
         experts: 3,
         k: 1,
+        expert: ExpertConfig::default(),
         ..Default::default()
     };
-    let model = SparseMoe::<f32>::new(&cfg).expect("model");
+    let model = SparseMoe::<f32>::new(&cfg, 3, 0).expect("model");
     let path = dir.join("m.safetensors");
 
     model.save(&path).expect("save");
@@ -198,6 +268,21 @@ fn bad_checkpoints_are_typed_errors_naming_the_tensor() {
     assert!(matches!(
         SparseMoe::<f32>::load(&path),
         Err(ModelError::UnexpectedTensor { name, .. }) if name == "experts.9.layers.0.bias"
+    ));
+
+    // a checkpoint of another format version
+    model.save(&path).expect("save");
+    let json = std::fs::read_to_string(&cpath).expect("json");
+    std::fs::write(&cpath, json.replace("\"version\": 2", "\"version\": 1")).expect("write");
+    match SparseMoe::<f32>::load(&path) {
+        Err(ModelError::Checkpoint { reason, .. }) => {
+            assert!(reason.contains("version 1"), "{reason}")
+        }
+        other => panic!("expected Checkpoint, got {other:?}"),
+    }
+    assert!(matches!(
+        checkpoint::load::<f32>(&path),
+        Err(ModelError::Checkpoint { .. })
     ));
 
     // unreadable files

@@ -1,17 +1,21 @@
 //! f64 central-difference gradient checks of every parameter tensor and of the input, for
-//! every router × gate × expert activation, at k ∈ {1, 2, T}.
+//! every model of the catalogue ([`ModelConfig::examples`]) and for every router × gate ×
+//! expert shape of the component catalogues at k ∈ {1, 2, T} (T only for gates that need it),
+//! so a new router, gate, expert or model is checked without editing this file.
 //!
 //! Relative error is `|a − n| / max(|a|, |n|, 1e-4)` (see `smoe_nn::relative_error`); inputs
-//! are drawn away from top-k ties (margin ≥ 0.05 between the k-th and (k+1)-th score).
+//! are redrawn row by row until they are ≥ 0.05 (in logit space) from a top-k tie and every
+//! hidden pre-activation is ≥ 1e-3 from the ReLU kink. Gate parameters (the noisy gate's
+//! `W_noise`, zero at initialisation) are redrawn at random and noise gates replay fixed noise.
 
 mod common;
 
-use common::{min_topk_margin, normal, rng, uniform};
-use ndarray::{Array1, Array2, ArrayView2};
+use common::{describe, noise_for, normal, randomize_gate_params, rng, sparse, uniform};
+use ndarray::{Array1, Array2, ArrayView2, Axis};
 use smoe_experts::ExpertConfig;
-use smoe_gating::{GateConfig, NoisyTopK};
-use smoe_model::{MoeConfig, SparseMoe};
-use smoe_nn::{ActivationKind, check_gradient, param_vector, set_param_vector};
+use smoe_gating::GateConfig;
+use smoe_model::{ModelConfig, SparseConfig, SparseMoe};
+use smoe_nn::{check_gradient, grad_vector, param_vector, set_param_vector};
 use smoe_router::RouterConfig;
 
 const T: usize = 4;
@@ -20,6 +24,10 @@ const B: usize = 6;
 const H: f64 = 1e-5;
 const FLOOR: f64 = 1e-4;
 const TOL: f64 = 1e-6;
+/// Minimum distance of an input from a top-k tie, in logit space.
+const TIE_MARGIN: f64 = 0.05;
+/// Minimum distance of a hidden pre-activation from the ReLU kink.
+const KINK_MARGIN: f64 = 1e-3;
 
 fn loss(
     m: &mut SparseMoe<f64>,
@@ -33,61 +41,54 @@ fn loss(
     out.f.dot(c)
 }
 
-/// Builds the model; for the noisy gate, one with a random noise weight so its gradient is
-/// exercised, and returns the noise to replay.
-fn build(cfg: &MoeConfig, seed: &str) -> (SparseMoe<f64>, Option<Array2<f64>>) {
-    let mut model = SparseMoe::<f64>::new(cfg).expect("model");
-    if cfg.gate != GateConfig::NoisyTopk {
-        return (model, None);
-    }
-    let mut r = rng(seed);
-    let mut gate = NoisyTopK::<f64>::new(cfg.k, cfg.experts, cfg.d).expect("gate");
-    gate.w_noise = normal(cfg.experts, cfg.d, &mut r) * 0.5;
-    let m = SparseMoe::from_parts(
-        cfg.clone(),
-        model.router.clone(),
-        Box::new(gate),
-        model.experts.clone(),
-    )
-    .expect("parts");
-    model = m;
-    (model, Some(normal(B, cfg.experts, &mut r)))
+/// Builds the model with random gate parameters, and the noise to replay for a gate that
+/// uses noise.
+fn build(cfg: &SparseConfig, seed: u64, tag: &str) -> (SparseMoe<f64>, Option<Array2<f64>>) {
+    let mut model = SparseMoe::<f64>::new(cfg, D, seed).expect("model");
+    let mut r = rng(&format!("{tag}/gate"));
+    randomize_gate_params(&mut model, 0.5, &mut r);
+    let noise = noise_for(&model, B, &mut r);
+    (model, noise)
 }
 
-/// Routing scores the gate ranks (H = z + ε softplus(x W_noiseᵀ) for the noisy gate).
-fn scores(model: &SparseMoe<f64>, x: &Array2<f64>, noise: Option<&Array2<f64>>) -> Array2<f64> {
-    let mut z = model.router.forward(x.view()).expect("router");
-    if let Some(eps) = noise {
-        let p = model.params();
-        let w = p
-            .iter()
-            .find(|p| p.name == "gate.noise.weight")
-            .expect("noise weight");
-        let w = ArrayView2::from_shape((T, D), w.value).expect("shape");
-        let u = x.dot(&w.t());
-        z = z + eps
-            * &u.mapv(|u| {
-                if u > 0.0 {
-                    u + (-u).exp().ln_1p()
-                } else {
-                    u.exp().ln_1p()
-                }
-            });
-    }
-    z
+/// The selected set of a one-row routing, sorted.
+fn selected(idx: ndarray::ArrayView1<'_, usize>) -> Vec<usize> {
+    let mut v = idx.to_vec();
+    v.sort_unstable();
+    v
 }
 
-/// The row is ≥ 0.05 from a top-k tie and every hidden pre-activation (router and all experts)
-/// is ≥ 1e-3 from the ReLU kink, so a step of 1e-5 never crosses either.
-fn smooth_row(
-    model: &SparseMoe<f64>,
-    x: &Array2<f64>,
-    noise: Option<Array2<f64>>,
-    k: usize,
-) -> bool {
-    if min_topk_margin(&scores(model, x, noise.as_ref()), k) < 0.05 {
-        return false;
+/// The one-row input `x` is ≥ [`TIE_MARGIN`] from a top-k tie: for every selected expert s
+/// and every other expert u, moving the logits by `z_s −= m/2, z_u += m/2` leaves the selected
+/// set unchanged. For a gate that ranks `z` (or `z` plus a term that does not depend on z, as
+/// the noisy gate) this is exactly "the k-th and (k+1)-th scores differ by ≥ m", and it needs
+/// no knowledge of how the gate scores.
+fn away_from_ties(model: &SparseMoe<f64>, x: &Array2<f64>, noise: Option<&Array2<f64>>) -> bool {
+    let z = model.router.forward(x.view()).expect("router");
+    let route = |z: &Array2<f64>| {
+        model
+            .gate
+            .route(x.view(), z.view(), noise.map(|n| n.view()))
+            .expect("route")
+    };
+    let base = selected(route(&z).idx.row(0));
+    let t = z.ncols();
+    for &s in &base {
+        for u in (0..t).filter(|u| !base.contains(u)) {
+            let mut zp = z.clone();
+            zp[[0, s]] -= TIE_MARGIN / 2.0;
+            zp[[0, u]] += TIE_MARGIN / 2.0;
+            if selected(route(&zp).idx.row(0)) != base {
+                return false;
+            }
+        }
     }
+    true
+}
+
+/// Every hidden pre-activation (MLP router and all experts) of the input is ≥ [`KINK_MARGIN`]
+/// from the kink of ReLU / PReLU, so a step of [`H`] never crosses it.
+fn away_from_kinks(model: &SparseMoe<f64>, x: &Array2<f64>) -> bool {
     let p = model.params();
     if let (Some(w), Some(b)) = (
         p.iter().find(|p| p.name == "router.layers.0.weight"),
@@ -95,7 +96,7 @@ fn smooth_row(
     ) {
         let w = ArrayView2::from_shape((b.value.len(), D), w.value).expect("shape");
         let a = x.dot(&w.t()) + ndarray::ArrayView1::from(b.value);
-        if a.iter().any(|v| v.abs() < 1e-3) {
+        if a.iter().any(|v| v.abs() < KINK_MARGIN) {
             return false;
         }
     }
@@ -105,25 +106,26 @@ fn smooth_row(
         tape.saved
             .iter()
             .step_by(2)
-            .all(|a| a.iter().all(|v| v.abs() >= 1e-3))
+            .all(|a| a.iter().all(|v| v.abs() >= KINK_MARGIN))
     })
 }
 
-fn check(cfg: &MoeConfig, tag: &str) -> f64 {
-    let (mut model, noise) = build(cfg, tag);
+/// Checks every parameter tensor and the input; returns the worst relative error.
+fn check(cfg: &SparseConfig, seed: u64, tag: &str) -> f64 {
+    let (mut model, noise) = build(cfg, seed, tag);
     let mut r = rng(tag);
     // inputs away from top-k ties and from ReLU kinks, row by row
     let mut x = normal(B, D, &mut r);
     for row in 0..B {
         let mut tries = 0;
-        while !smooth_row(
-            &model,
-            &x.row(row).insert_axis(ndarray::Axis(0)).to_owned(),
-            noise
+        loop {
+            let xr = x.row(row).insert_axis(Axis(0)).to_owned();
+            let nr = noise
                 .as_ref()
-                .map(|n| n.row(row).insert_axis(ndarray::Axis(0)).to_owned()),
-            cfg.k,
-        ) {
+                .map(|n| n.row(row).insert_axis(Axis(0)).to_owned());
+            if away_from_ties(&model, &xr, nr.as_ref()) && away_from_kinks(&model, &xr) {
+                break;
+            }
             x.row_mut(row).assign(&normal(1, D, &mut r).row(0));
             tries += 1;
             assert!(tries < 1000, "{tag}: no smooth input found");
@@ -138,12 +140,17 @@ fn check(cfg: &MoeConfig, tag: &str) -> f64 {
     let mut worst: f64 = 0.0;
     // every parameter tensor, entry by entry
     let params = model.params();
+    assert!(
+        params.iter().any(|p| p.name.starts_with("router.")),
+        "{tag}: no router parameters"
+    );
     let theta = param_vector(&params);
     let names: Vec<(String, usize)> = params
         .iter()
         .map(|p| (p.name.clone(), p.value.len()))
         .collect();
-    let grads = smoe_nn::grad_vector(&params);
+    let grads = grad_vector(&params);
+    drop(params);
     let mut at = 0;
     for (name, len) in names {
         let idx: Vec<usize> = (at..at + len).collect();
@@ -169,99 +176,139 @@ fn check(cfg: &MoeConfig, tag: &str) -> f64 {
     worst.max(r.max_rel_err)
 }
 
+/// The k a gate is checked at with T experts: 1, 2 and T, or only T if the gate needs it.
+fn ks(gate: &GateConfig, t: usize) -> Vec<usize> {
+    if gate.properties().needs_k_equal_t {
+        vec![t]
+    } else {
+        let mut v = vec![1, 2, t];
+        v.retain(|&k| k <= t);
+        v.dedup();
+        v
+    }
+}
+
 #[test]
-fn every_router_gate_activation_and_k() {
-    let routers = [RouterConfig::Linear, RouterConfig::Mlp { hidden: 5 }];
-    let gates = [
-        GateConfig::TopkSoftmax,
-        GateConfig::SoftmaxTopk,
-        GateConfig::NoisyTopk,
-        GateConfig::DenseSoftmax,
-    ];
-    let acts = [
-        ActivationKind::Relu,
-        ActivationKind::Prelu,
-        ActivationKind::None,
-    ];
+fn every_catalogue_model() {
+    let mut worst: f64 = 0.0;
+    let examples = ModelConfig::examples();
+    assert!(!examples.is_empty());
+    for (i, cfg) in examples.iter().enumerate() {
+        let cfg = sparse(cfg);
+        let tag = format!("examples[{i}] {}", describe(cfg));
+        worst = worst.max(check(cfg, i as u64, &tag));
+    }
+    eprintln!(
+        "{} catalogue models, worst relative error {worst:.2e}",
+        examples.len()
+    );
+}
+
+/// Every expert shape of the catalogue, and every activation of the catalogue at depth 2 and
+/// width 4 (the cases this test has always had), under every router × gate × k.
+fn expert_shapes() -> Vec<ExpertConfig> {
+    let mut shapes = ExpertConfig::examples();
+    let mut acts = Vec::new();
+    for e in ExpertConfig::examples() {
+        if !acts.contains(&e.activation) {
+            acts.push(e.activation);
+        }
+    }
+    for activation in acts {
+        shapes.push(ExpertConfig {
+            depth: 2,
+            width: 4,
+            activation,
+            ..Default::default()
+        });
+    }
+    shapes
+}
+
+#[test]
+fn every_router_gate_expert_and_k() {
     let mut cases = 0;
     let mut worst: f64 = 0.0;
-    for router in routers {
-        for gate in gates {
-            for act in acts {
-                for k in [1, 2, T] {
-                    if gate == GateConfig::DenseSoftmax && k != T {
-                        continue;
-                    }
-                    let cfg = MoeConfig {
-                        d: D,
+    let mut gate_ks = 0;
+    for gate in GateConfig::examples() {
+        gate_ks += ks(&gate, T).len();
+    }
+    let shapes = expert_shapes();
+    for router in RouterConfig::examples() {
+        for gate in GateConfig::examples() {
+            for expert in &shapes {
+                for k in ks(&gate, T) {
+                    let cfg = SparseConfig {
                         experts: T,
                         k,
                         router,
-                        gate,
-                        expert: ExpertConfig {
-                            depth: 2,
-                            width: 4,
-                            activation: act,
-                            ..Default::default()
-                        },
-                        seed: cases as u64,
-                        ..Default::default()
+                        gate: gate.clone(),
+                        expert: *expert,
+                        capacity_factor: None,
                     };
-                    let tag = format!("{router:?}/{gate:?}/{act:?}/k={k}");
-                    worst = worst.max(check(&cfg, &tag));
+                    let tag = describe(&cfg);
+                    worst = worst.max(check(&cfg, cases as u64, &tag));
                     cases += 1;
                 }
             }
         }
     }
-    assert_eq!(cases, 2 * (3 * 3 + 1) * 3);
-    eprintln!("{cases} combinations, worst relative error {worst:.2e}");
-}
-
-#[test]
-fn linear_experts_depth_zero() {
-    for k in [1, 2, T] {
-        let cfg = MoeConfig {
-            d: D,
-            experts: T,
-            k,
-            gate: GateConfig::SoftmaxTopk,
-            expert: ExpertConfig {
-                depth: 0,
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        check(&cfg, &format!("depth0/k={k}"));
-    }
+    assert_eq!(
+        cases,
+        RouterConfig::examples().len() * gate_ks * shapes.len()
+    );
+    // at least the 2 routers × (3 top-k gates × 3 k + dense) × 3 activations of before
+    assert!(cases >= 60, "{cases}");
+    eprintln!("{cases} router × gate × expert × k combinations, worst relative error {worst:.2e}");
 }
 
 /// The k = 1 pitfall (davidmrau/mixture-of-experts#27): with renormalised top-k the router
-/// gets exactly zero gradient; with softmax-then-top-k it does not.
+/// gets exactly zero gradient; with softmax-then-top-k it does not. Every gate of the
+/// catalogue that runs at k = 1 < T must behave as its `router_learns_at_k1` declares.
 #[test]
-fn router_gradient_at_k1() {
-    for (gate, zero) in [
-        (GateConfig::TopkSoftmax, true),
-        (GateConfig::SoftmaxTopk, false),
-    ] {
-        let cfg = MoeConfig {
-            d: D,
-            experts: T,
-            k: 1,
-            gate,
-            ..Default::default()
-        };
-        let mut model = SparseMoe::<f64>::new(&cfg).expect("model");
-        let mut r = rng("k1");
-        let x = normal(B, D, &mut r);
-        model.forward(x.view(), true).expect("forward");
-        model.backward(uniform(B, &mut r).view()).expect("backward");
-        let p = model.params();
-        let g = p
-            .iter()
-            .find(|p| p.name == "router.weight")
-            .expect("router");
-        let norm: f64 = g.grad.iter().map(|v| v * v).sum::<f64>().sqrt();
-        assert_eq!(norm == 0.0, zero, "{gate:?}: router gradient norm {norm}");
+fn router_gradient_at_k1_is_as_declared() {
+    let mut checked = 0;
+    for router in RouterConfig::examples() {
+        for gate in GateConfig::examples() {
+            let p = gate.properties();
+            if p.needs_k_equal_t {
+                // k = 1 only at T = 1, where any gate gives weight 1
+                continue;
+            }
+            let cfg = SparseConfig {
+                experts: T,
+                k: 1,
+                router,
+                gate: gate.clone(),
+                expert: ExpertConfig::default(),
+                capacity_factor: None,
+            };
+            for noisy in [true, false] {
+                let mut model = SparseMoe::<f64>::new(&cfg, D, 0).expect("model");
+                let mut r = rng("k1");
+                randomize_gate_params(&mut model, 0.5, &mut r);
+                let x = normal(B, D, &mut r);
+                model.forward(x.view(), noisy).expect("forward");
+                model.backward(uniform(B, &mut r).view()).expect("backward");
+                let params = model.params();
+                let router_grads: Vec<f64> = params
+                    .iter()
+                    .filter(|p| p.name.starts_with("router."))
+                    .flat_map(|p| p.grad.iter().copied())
+                    .collect();
+                assert!(!router_grads.is_empty());
+                let norm: f64 = router_grads.iter().map(|v| v * v).sum::<f64>().sqrt();
+                assert_eq!(
+                    norm != 0.0,
+                    p.router_learns_at_k1,
+                    "{} (noisy {noisy}): router gradient norm {norm}, declared \
+                     router_learns_at_k1 = {}",
+                    describe(&cfg),
+                    p.router_learns_at_k1
+                );
+                checked += 1;
+            }
+        }
     }
+    assert!(checked >= 4, "{checked}");
 }

@@ -1,12 +1,15 @@
 //! The sparse dispatch equals the dense oracle (every expert on every row, masked): outputs,
-//! input gradient and every parameter gradient, to 1e-12 in f64.
+//! input gradient and every parameter gradient, to 1e-12 in f64, for every model of the
+//! catalogue ([`ModelConfig::examples`]) and every gate of [`GateConfig::examples`] at many
+//! T and k, wherever the oracle applies (gates that select the top-k of their scores).
 
 mod common;
 
-use common::{normal, rng, uniform};
+use common::{describe, noise_for, normal, randomize_gate_params, rng, sparse, uniform};
+use ndarray::Array2;
 use smoe_experts::ExpertConfig;
 use smoe_gating::GateConfig;
-use smoe_model::{MoeConfig, SparseMoe, oracle::dense_forward_backward};
+use smoe_model::{ModelConfig, SparseConfig, SparseMoe, oracle::dense_forward_backward};
 use smoe_nn::{ActivationKind, grad_vector};
 
 const TOL: f64 = 1e-12;
@@ -18,18 +21,29 @@ fn max_abs_diff(a: impl IntoIterator<Item = f64>, b: impl IntoIterator<Item = f6
         .fold(0.0, f64::max)
 }
 
-/// Returns how many experts received no rows.
-fn compare(cfg: &MoeConfig, b: usize) -> usize {
-    let mut sparse = SparseMoe::<f64>::new(cfg).expect("model");
-    let mut dense = sparse.clone();
+/// Whether the dense oracle applies to this gate: it masks every expert by the routing
+/// weights of a top-k selection.
+fn oracle_applies(gate: &GateConfig) -> bool {
+    gate.properties().selects_top_k_logits
+}
+
+/// Compares the sparse and dense paths on `b` rows of width `d` (with replayed noise for a
+/// gate that uses noise, and random gate parameters); returns how many experts received no
+/// rows.
+fn compare(cfg: &SparseConfig, d: usize, seed: u64, b: usize) -> usize {
+    let tag = format!("{} d={d} b={b}", describe(cfg));
+    let mut sparse = SparseMoe::<f64>::new(cfg, d, seed).expect("model");
     let mut r = rng(&format!("{cfg:?}"));
-    let x = normal(b, cfg.d, &mut r);
+    randomize_gate_params(&mut sparse, 0.5, &mut r);
+    let mut dense = sparse.clone();
+    let x = normal(b, d, &mut r);
     let df = uniform(b, &mut r);
-    let out = sparse.forward(x.view(), true).expect("forward");
+    let noise: Option<Array2<f64>> = noise_for(&sparse, b, &mut r);
+    let noise = noise.as_ref().map(|n| n.view());
+    let out = sparse.forward_with_noise(x.view(), noise).expect("forward");
     let dx = sparse.backward(df.view()).expect("backward");
     let (f, dx_dense) =
-        dense_forward_backward(&mut dense, x.view(), None, df.view()).expect("oracle");
-    let tag = format!("T={} k={} b={b}", cfg.experts, cfg.k);
+        dense_forward_backward(&mut dense, x.view(), noise, df.view()).expect("oracle");
     assert!(
         max_abs_diff(out.f.iter().copied(), f.iter().copied()) <= TOL,
         "{tag}: f"
@@ -54,56 +68,94 @@ fn compare(cfg: &MoeConfig, b: usize) -> usize {
 }
 
 #[test]
-fn sparse_equals_dense_for_every_t_and_k() {
+fn sparse_equals_dense_for_every_catalogue_model() {
+    let mut checked = 0;
+    for (i, cfg) in ModelConfig::examples().iter().enumerate() {
+        let cfg = sparse(cfg);
+        if !oracle_applies(&cfg.gate) {
+            continue;
+        }
+        for b in [6, 40] {
+            compare(cfg, 5, i as u64, b);
+        }
+        checked += 1;
+    }
+    assert!(checked > 0, "the oracle applies to no catalogue model");
+}
+
+#[test]
+fn sparse_equals_dense_for_every_gate_t_and_k() {
     let mut saw_empty_expert = false;
+    let mut checked = 0;
     for t in [1, 2, 7, 16] {
-        for k in [1, 2, t] {
-            if k > t {
-                continue;
-            }
-            for gate in [GateConfig::TopkSoftmax, GateConfig::SoftmaxTopk] {
-                let cfg = MoeConfig {
-                    d: 17,
+        for gate in GateConfig::examples().into_iter().filter(oracle_applies) {
+            let mut ks = if gate.properties().needs_k_equal_t {
+                vec![t]
+            } else {
+                vec![1, 2, t]
+            };
+            ks.retain(|&k| k <= t);
+            ks.dedup();
+            for k in ks {
+                let cfg = SparseConfig {
                     experts: t,
                     k,
-                    gate,
+                    gate: gate.clone(),
                     expert: ExpertConfig {
                         depth: 2,
                         width: 24,
                         activation: ActivationKind::Prelu,
                         ..Default::default()
                     },
-                    seed: (t * 10 + k) as u64,
                     ..Default::default()
                 };
                 // 6 rows: many experts empty at T = 16; 40 rows: large groups (GEMM path)
                 for b in [6, 40] {
-                    saw_empty_expert |= compare(&cfg, b) > 0;
+                    saw_empty_expert |= compare(&cfg, 17, (t * 10 + k) as u64, b) > 0;
                 }
+                checked += 1;
             }
         }
     }
     assert!(saw_empty_expert, "no case left an expert without rows");
+    assert!(checked >= 2 * 10, "{checked}");
 }
 
 #[test]
 fn sparse_equals_dense_with_capacity_drops() {
-    let cfg = MoeConfig {
-        d: 4,
+    // experts of width 64 (the old MoeConfig default, written out)
+    let cfg = SparseConfig {
         experts: 4,
         k: 2,
+        expert: ExpertConfig {
+            width: 64,
+            ..Default::default()
+        },
         capacity_factor: Some(0.5),
-        seed: 3,
         ..Default::default()
     };
-    let mut model = SparseMoe::<f64>::new(&cfg).expect("model");
+    let mut model = SparseMoe::<f64>::new(&cfg, 4, 3).expect("model");
     let x = normal(32, 4, &mut rng("cap"));
     let out = model.forward(x.view(), false).expect("forward");
     // capacity ceil(0.5 · 32 · 2 / 4) = 8 per expert
     assert!(out.counts.iter().all(|&c| c <= 8), "{:?}", out.counts);
     assert!(out.dropped > 0);
     assert_eq!(out.counts.iter().sum::<usize>() + out.dropped, 64);
-    compare(&cfg, 32);
+    compare(&cfg, 4, 3, 32);
+    // and under capacity for every gate of the catalogue it applies to
+    for gate in GateConfig::examples().into_iter().filter(oracle_applies) {
+        let k = if gate.properties().needs_k_equal_t {
+            4
+        } else {
+            2
+        };
+        let cfg = SparseConfig {
+            k,
+            gate,
+            ..cfg.clone()
+        };
+        compare(&cfg, 4, 3, 32);
+    }
 }
 
 mod capacity {

@@ -9,16 +9,9 @@ pub enum NnError {
         /// Which dimension.
         what: &'static str,
     },
-    /// An array did not have the shape an operation needs.
-    #[error("shape mismatch in {op}: expected {expected:?}, got {got:?}")]
-    ShapeMismatch {
-        /// The operation that checked.
-        op: &'static str,
-        /// The shape it expected.
-        expected: Vec<usize>,
-        /// The shape it got.
-        got: Vec<usize>,
-    },
+    /// An array had the wrong shape.
+    #[error(transparent)]
+    Shape(#[from] crate::ShapeError),
     /// A hyper-parameter is out of its range (negative, NaN, infinite…).
     #[error("invalid hyper-parameter {name} = {value}: {reason}")]
     InvalidHyperParameter {

@@ -11,7 +11,9 @@
 //! - [`Init`] and [`stream_rng`]: PyTorch-default and Kaiming initialisation, each component
 //!   drawing from its own seeded stream;
 //! - [`Sgd`], [`Adam`]: optimisers behind the [`Optimizer`] trait;
-//! - [`check_gradient`]: the central-difference gradient checker every crate's tests use.
+//! - [`check_gradient`]: the central-difference gradient checker every crate's tests use;
+//! - [`ShapeError`]: the one shape error every crate wraps; [`ln_gamma`];
+//! - [`tagged`]: config kinds as tagged tables with a default `kind`.
 //!
 //! # Example
 //! ```
@@ -37,6 +39,10 @@ pub mod kernels;
 mod linear;
 mod optim;
 mod param;
+mod progress;
+mod shape;
+mod special;
+pub mod tagged;
 
 pub use activation::{Activation, ActivationKind, Prelu};
 pub use error::NnError;
@@ -46,6 +52,10 @@ pub use init::{Init, SmoeRng, stream_rng, stream_seed};
 pub use linear::Linear;
 pub use optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 pub use param::{ParamMut, ParamRef, grad_vector, param_vector, set_param_vector, zero_grads};
+pub use progress::Progress;
+pub use shape::ShapeError;
+pub use special::ln_gamma;
+pub use tagged::with_default_kind;
 
 /// Result type of this crate.
 pub type Result<T> = std::result::Result<T, NnError>;

@@ -73,7 +73,7 @@ impl<F: Float> Linear<F> {
     /// `x [n, in] -> [n, out]`.
     ///
     /// # Errors
-    /// [`NnError::ShapeMismatch`] if `x` has not `in` columns.
+    /// [`NnError::Shape`] if `x` has not `in` columns.
     pub fn forward(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
         let mut out = Array2::zeros((x.nrows(), self.d_out()));
         self.forward_into(x, out.view_mut())?;
@@ -83,7 +83,7 @@ impl<F: Float> Linear<F> {
     /// Forward pass into a preallocated `out [n, out]` (overwritten).
     ///
     /// # Errors
-    /// [`NnError::ShapeMismatch`] if `x` or `out` has the wrong shape.
+    /// [`NnError::Shape`] if `x` or `out` has the wrong shape.
     pub fn forward_into(&self, x: ArrayView2<'_, F>, mut out: ArrayViewMut2<'_, F>) -> Result<()> {
         self.check("Linear::forward", x, out.dim())?;
         let n = x.nrows();
@@ -121,7 +121,7 @@ impl<F: Float> Linear<F> {
     /// `x [n, in]`, `dy [n, out] -> dx [n, in]`.
     ///
     /// # Errors
-    /// [`NnError::ShapeMismatch`] if `x` or `dy` has the wrong shape.
+    /// [`NnError::Shape`] if `x` or `dy` has the wrong shape.
     pub fn backward(&mut self, x: ArrayView2<'_, F>, dy: ArrayView2<'_, F>) -> Result<Array2<F>> {
         let mut dx = Array2::zeros(x.dim());
         self.backward_into(x, dy, Some(dx.view_mut()))?;
@@ -131,7 +131,7 @@ impl<F: Float> Linear<F> {
     /// Backward pass writing `dx` (overwritten) only when asked for.
     ///
     /// # Errors
-    /// [`NnError::ShapeMismatch`] if `x`, `dy` or `dx` has the wrong shape.
+    /// [`NnError::Shape`] if `x`, `dy` or `dx` has the wrong shape.
     pub fn backward_into(
         &mut self,
         x: ArrayView2<'_, F>,
@@ -142,11 +142,11 @@ impl<F: Float> Linear<F> {
         if let Some(dx) = dx.as_ref()
             && dx.dim() != x.dim()
         {
-            return Err(NnError::ShapeMismatch {
+            return Err(NnError::from(crate::ShapeError {
                 op: "Linear::backward (dx)",
                 expected: vec![x.nrows(), x.ncols()],
                 got: dx.shape().to_vec(),
-            });
+            }));
         }
         let n = x.nrows();
         if n == 0 {
@@ -220,18 +220,18 @@ impl<F: Float> Linear<F> {
 
     fn check(&self, op: &'static str, x: ArrayView2<'_, F>, out: (usize, usize)) -> Result<()> {
         if x.ncols() != self.d_in() {
-            return Err(NnError::ShapeMismatch {
+            return Err(NnError::from(crate::ShapeError {
                 op,
                 expected: vec![x.nrows(), self.d_in()],
                 got: x.shape().to_vec(),
-            });
+            }));
         }
         if out != (x.nrows(), self.d_out()) {
-            return Err(NnError::ShapeMismatch {
+            return Err(NnError::from(crate::ShapeError {
                 op,
                 expected: vec![x.nrows(), self.d_out()],
                 got: vec![out.0, out.1],
-            });
+            }));
         }
         Ok(())
     }
@@ -291,10 +291,7 @@ mod tests {
     fn wrong_width_is_an_error() {
         let layer = Linear::<f32>::zeros(3, 2).unwrap();
         let x = Array2::<f32>::zeros((4, 5));
-        assert!(matches!(
-            layer.forward(x.view()),
-            Err(NnError::ShapeMismatch { .. })
-        ));
+        assert!(matches!(layer.forward(x.view()), Err(NnError::Shape(_))));
         assert_eq!(
             Linear::<f32>::zeros(0, 2).unwrap_err(),
             NnError::ZeroDim {

@@ -54,15 +54,15 @@ pub fn grad_vector<F: Float>(params: &[ParamRef<'_, F>]) -> Vec<f64> {
 /// Writes `values` (as from [`param_vector`]) back into the parameters.
 ///
 /// # Errors
-/// [`NnError::ShapeMismatch`] if `values` has not exactly as many entries as the parameters.
+/// [`NnError::Shape`] if `values` has not exactly as many entries as the parameters.
 pub fn set_param_vector<F: Float>(params: &mut [ParamMut<'_, F>], values: &[f64]) -> Result<()> {
     let total: usize = params.iter().map(|p| p.value.len()).sum();
     if total != values.len() {
-        return Err(NnError::ShapeMismatch {
+        return Err(NnError::from(crate::ShapeError {
             op: "set_param_vector",
             expected: vec![total],
             got: vec![values.len()],
-        });
+        }));
     }
     let mut at = 0;
     for p in params.iter_mut() {

@@ -1,4 +1,4 @@
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use smoe_nn::{Float, Init, stream_rng};
 
 use crate::{LinearRouter, MlpRouter, Result, Router, RouterError};
@@ -17,7 +17,31 @@ pub enum RouterConfig {
     },
 }
 
+/// Reads a [`RouterConfig`] whose `kind` may be omitted (default `linear`) or written as a bare
+/// string; for `#[serde(deserialize_with = "...")]`.
+///
+/// # Errors
+/// Unknown kinds or fields.
+pub fn deserialize_router<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<RouterConfig, D::Error> {
+    smoe_nn::with_default_kind(d, "linear")
+}
+
 impl RouterConfig {
+    /// One example config of every router: the catalogue the shared tests iterate.
+    pub fn examples() -> Vec<RouterConfig> {
+        vec![RouterConfig::Linear, RouterConfig::Mlp { hidden: 5 }]
+    }
+
+    /// The config's `kind` as written in TOML.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RouterConfig::Linear => "linear",
+            RouterConfig::Mlp { .. } => "mlp",
+        }
+    }
+
     /// Checks the config on its own.
     ///
     /// # Errors

@@ -23,13 +23,13 @@ mod error;
 mod linear;
 mod mlp;
 
-pub use config::{RouterConfig, build_router};
+pub use config::{RouterConfig, build_router, deserialize_router};
 pub use error::RouterError;
 pub use linear::LinearRouter;
 pub use mlp::MlpRouter;
 
 use ndarray::{Array2, ArrayView2};
-use smoe_nn::{Float, ParamMut, ParamRef};
+use smoe_nn::{Float, ParamMut, ParamRef, Progress};
 
 /// Result type of this crate.
 pub type Result<T> = std::result::Result<T, RouterError>;
@@ -49,7 +49,7 @@ pub trait Router<F: Float>: Send + Sync + std::fmt::Debug {
     /// `x [b, d] -> z [b, T]`.
     ///
     /// # Errors
-    /// [`RouterError::ShapeMismatch`] if `x` has not `d` columns.
+    /// [`RouterError::Shape`] if `x` has not `d` columns.
     fn forward(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>>;
     /// Accumulates the parameter gradients for `dL/dz` and returns `dL/dx`.
     ///
@@ -57,12 +57,14 @@ pub trait Router<F: Float>: Send + Sync + std::fmt::Debug {
     /// `x [b, d]`, `dz [b, T] -> dx [b, d]`.
     ///
     /// # Errors
-    /// [`RouterError::ShapeMismatch`] on wrong shapes.
+    /// [`RouterError::Shape`] on wrong shapes.
     fn backward(&mut self, x: ArrayView2<'_, F>, dz: ArrayView2<'_, F>) -> Result<Array2<F>>;
     /// Parameters named `{prefix}.…`, appended to `out`.
     fn params<'a>(&'a self, prefix: &str, out: &mut Vec<ParamRef<'a, F>>);
     /// Mutable parameters, same names and order as [`Router::params`].
     fn params_mut<'a>(&'a mut self, prefix: &str, out: &mut Vec<ParamMut<'a, F>>);
+    /// Training-progress hook, called before each optimiser step (default: nothing).
+    fn on_progress(&mut self, _progress: &Progress) {}
     /// A boxed copy (so models holding `Box<dyn Router>` can be cloned).
     fn boxed_clone(&self) -> Box<dyn Router<F>>;
 }

@@ -1,8 +1,9 @@
-//! Central-difference checks of each router's backward: weights, biases and input.
+//! Central-difference checks of each router's backward: weights, biases and input, for every
+//! router of the catalogue ([`RouterConfig::examples`]) plus an MLP router of another width.
 
 use ndarray::Array2;
 use smoe_nn::{check_gradient, grad_vector, param_vector, set_param_vector};
-use smoe_router::{RouterConfig, build_router};
+use smoe_router::{RouterConfig, RouterError, build_router};
 
 fn input(b: usize, d: usize) -> Array2<f64> {
     Array2::from_shape_fn((b, d), |(i, j)| ((i * d + j) as f64 * 0.71).sin() + 0.1)
@@ -13,16 +14,31 @@ fn weights(b: usize, t: usize) -> Array2<f64> {
     Array2::from_shape_fn((b, t), |(i, j)| ((i * t + j) as f64 * 0.37).cos())
 }
 
+/// Every router of the catalogue, then the extra cases this test has always had.
+fn cases() -> Vec<RouterConfig> {
+    let mut v = RouterConfig::examples();
+    for extra in [RouterConfig::Linear, RouterConfig::Mlp { hidden: 6 }] {
+        if !v.contains(&extra) {
+            v.push(extra);
+        }
+    }
+    v
+}
+
 #[test]
-fn linear_and_mlp_routers_match_finite_differences() {
-    for cfg in [RouterConfig::Linear, RouterConfig::Mlp { hidden: 6 }] {
+fn every_router_matches_finite_differences() {
+    let mut checked = 0;
+    for cfg in cases() {
         let (b, d, t) = (5, 4, 3);
         let mut r = build_router::<f64>(&cfg, d, t, 9).expect("router");
+        assert_eq!((r.input_dim(), r.num_experts()), (d, t));
         let x = input(b, d);
         let c = weights(b, t);
         let dx = r.backward(x.view(), c.view()).expect("backward");
         let mut params = Vec::new();
         r.params("router", &mut params);
+        assert!(!params.is_empty(), "{cfg:?}: no parameters");
+        assert!(params.iter().all(|p| p.name.starts_with("router.")));
         let theta = param_vector(&params);
         let grads = grad_vector(&params);
         drop(params);
@@ -47,13 +63,34 @@ fn linear_and_mlp_routers_match_finite_differences() {
         };
         let res = check_gradient(&mut g, &xv, &dxv, None, 1e-5, 1e-4);
         assert!(res.max_rel_err < 1e-6, "{cfg:?} input: {res:?}");
+        checked += 1;
     }
+    assert!(checked >= 2);
 }
 
 #[test]
 fn wrong_width_and_zero_sizes_are_errors() {
-    let r = build_router::<f32>(&RouterConfig::Linear, 4, 3, 0).expect("router");
-    assert!(r.forward(Array2::<f32>::zeros((2, 5)).view()).is_err());
-    assert!(build_router::<f32>(&RouterConfig::Linear, 0, 3, 0).is_err());
-    assert!(build_router::<f32>(&RouterConfig::Mlp { hidden: 0 }, 4, 3, 0).is_err());
+    for cfg in cases() {
+        let r = build_router::<f32>(&cfg, 4, 3, 0).expect("router");
+        assert!(r.forward(Array2::<f32>::zeros((2, 5)).view()).is_err());
+        assert!(
+            build_router::<f32>(&cfg, 0, 3, 0).is_err(),
+            "{cfg:?}: d = 0"
+        );
+        assert!(
+            build_router::<f32>(&cfg, 4, 0, 0).is_err(),
+            "{cfg:?}: T = 0"
+        );
+    }
+    let e = build_router::<f32>(&RouterConfig::Mlp { hidden: 0 }, 4, 3, 0).unwrap_err();
+    assert_eq!(
+        e,
+        RouterError::ZeroDim {
+            what: "hidden width"
+        }
+    );
+    assert_eq!(RouterConfig::Mlp { hidden: 0 }.validate(), Err(e));
+    for cfg in RouterConfig::examples() {
+        assert_eq!(cfg.validate(), Ok(()), "{cfg:?}");
+    }
 }

@@ -3,17 +3,22 @@
 //! Run with `cargo run --release -p smoe --example quickstart`.
 
 use ndarray::Array2;
-use smoe::{Adam, AdamConfig, MoeConfig, Optimizer, SparseMoe};
+use smoe::{Adam, AdamConfig, ExpertConfig, Optimizer, SparseConfig, SparseMoe};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 16 experts, 2 selected per input, one hidden layer of 64 ReLU units each
-    let cfg = MoeConfig {
-        d: 32,
+    let cfg = SparseConfig {
         experts: 16,
         k: 2,
+        expert: ExpertConfig {
+            depth: 1,
+            width: 64,
+            ..Default::default()
+        },
         ..Default::default()
     };
-    let mut model = SparseMoe::<f32>::new(&cfg)?;
+    // inputs of width d = 32, initial weights from seed 0
+    let mut model = SparseMoe::<f32>::new(&cfg, 32, 0)?;
     println!("{} parameters", model.num_params());
 
     // a batch of 256 rows with labels y = sign(x_0)

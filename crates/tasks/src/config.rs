@@ -2,13 +2,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Result, TaskError};
+use crate::{Result, Targets, TaskError};
 
 /// Largest number of `f64` values a task's hidden structure may hold (2²⁸, 2 GiB); larger
 /// configurations are rejected by [`TaskConfig::validate`] instead of failing to allocate.
 pub const MAX_STRUCTURE_ELEMENTS: usize = 1 << 28;
 
-/// Which synthetic binary task to generate, and its hyper-parameters.
+/// Which synthetic task to generate (binary classification, or regression for
+/// `norm-regression`), and its hyper-parameters.
 ///
 /// The input dimension `d` and the seed are not part of this config: they are given to
 /// [`crate::Task::new`]. In TOML the variant is selected by `kind`:
@@ -20,8 +21,8 @@ pub const MAX_STRUCTURE_ELEMENTS: usize = 1 << 28;
 /// ```
 ///
 /// Omitted fields take their documented defaults; unknown fields are rejected.
-/// Every task's labels are exactly −1 or +1; `sign(s)` below means +1 for `s >= 0`, −1
-/// otherwise. Details of each structure are in [`crate::Structure`].
+/// Every classification task's labels are exactly −1 or +1; `sign(s)` below means +1 for
+/// `s >= 0`, −1 otherwise. `norm-regression` has real targets ([`TaskConfig::targets`]). Details of each structure are in [`crate::Structure`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum TaskConfig {
@@ -78,6 +79,12 @@ pub enum TaskConfig {
     /// the regularised incomplete gamma function (no Monte Carlo), so the classes are
     /// balanced exactly in expectation. No groups. Bayes error: 0.
     L2Norm {},
+    /// `kind = "norm-regression"`: a regression task. `x ~ N(0, I_d)`, drawn exactly like
+    /// `l2-norm`'s inputs (same stream use, so the same seed gives the same `x`); real target
+    /// `y = ‖x‖₂ = sqrt(Σ_i x_i²)`, computed in `f64` from `x` rounded to the sample's scalar
+    /// type. Noise-free, no hidden structure, no groups. Bayes error: `None` (not a
+    /// classification task; the Bayes risk of the squared loss is 0).
+    NormRegression {},
     /// `kind = "sparse-parity"`: `x` uniform on `{−1, +1}^d`, `y = Π_{i∈S} x_i` for a fixed
     /// support `S` of `support` distinct coordinates drawn uniformly (partial Fisher–Yates)
     /// from the structure stream. Noise-free, no groups. Bayes error: 0.
@@ -139,6 +146,19 @@ impl Default for TaskConfig {
 }
 
 impl TaskConfig {
+    /// One config of every task with its defaults: the catalogue the shared tests iterate,
+    /// so a new task is tested by adding it here.
+    pub fn examples() -> Vec<TaskConfig> {
+        vec![
+            Self::mixture_of_linear(),
+            Self::teacher_moe(),
+            Self::l2_norm(),
+            Self::norm_regression(),
+            Self::sparse_parity(),
+            Self::gaussian_mixture(),
+        ]
+    }
+
     /// `mixture-of-linear` with its defaults (4 clusters, noise 0.05).
     pub fn mixture_of_linear() -> Self {
         Self::MixtureOfLinear {
@@ -162,6 +182,11 @@ impl TaskConfig {
         Self::L2Norm {}
     }
 
+    /// `norm-regression` (it has no hyper-parameter).
+    pub fn norm_regression() -> Self {
+        Self::NormRegression {}
+    }
+
     /// `sparse-parity` with its default support size 3.
     pub fn sparse_parity() -> Self {
         Self::SparseParity {
@@ -178,14 +203,24 @@ impl TaskConfig {
     }
 
     /// The `kind` tag: `"mixture-of-linear"`, `"teacher-moe"`, `"l2-norm"`,
-    /// `"sparse-parity"` or `"gaussian-mixture"`.
+    /// `"norm-regression"`, `"sparse-parity"` or `"gaussian-mixture"`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::MixtureOfLinear { .. } => "mixture-of-linear",
             Self::TeacherMoe { .. } => "teacher-moe",
             Self::L2Norm {} => "l2-norm",
+            Self::NormRegression {} => "norm-regression",
             Self::SparseParity { .. } => "sparse-parity",
             Self::GaussianMixture { .. } => "gaussian-mixture",
+        }
+    }
+
+    /// What the task's `y` holds: [`Targets::Real`] for `norm-regression`,
+    /// [`Targets::Labels`] for every other kind.
+    pub fn targets(&self) -> Targets {
+        match self {
+            Self::NormRegression {} => Targets::Real,
+            _ => Targets::Labels,
         }
     }
 
@@ -237,7 +272,7 @@ impl TaskConfig {
                 // router [T, d] + experts T × (width × (d + 2) + 1), bounded by T (d+3) width
                 check_size("experts", experts, &[experts, d + 3, width])
             }
-            Self::L2Norm {} => Ok(()),
+            Self::L2Norm {} | Self::NormRegression {} => Ok(()),
             Self::SparseParity { support } => {
                 if support == 0 || support > d {
                     return Err(TaskError::InvalidParameter {

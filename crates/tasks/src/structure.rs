@@ -20,6 +20,8 @@ pub enum Structure {
         /// `r`.
         radius: f64,
     },
+    /// `norm-regression` has no hidden structure: its target is `‖x‖₂`.
+    NormRegression,
     /// The parity's support.
     SparseParity {
         /// The `s` coordinates whose product is the label, distinct and increasing.
@@ -42,6 +44,7 @@ impl Structure {
             TaskConfig::L2Norm {} => Self::L2Norm {
                 radius: chi2_median(d).sqrt(),
             },
+            TaskConfig::NormRegression {} => Self::NormRegression,
             TaskConfig::SparseParity { support } => {
                 // partial Fisher–Yates: the first `support` entries of a random permutation
                 let mut idx: Vec<usize> = (0..d).collect();
@@ -66,12 +69,12 @@ impl Structure {
             Self::MixtureOfLinear(c) => Some(c.clusters()),
             Self::TeacherMoe(t) => Some(t.num_experts()),
             Self::GaussianMixture(g) => Some(2 * g.components_per_class()),
-            Self::L2Norm { .. } | Self::SparseParity { .. } => None,
+            Self::L2Norm { .. } | Self::NormRegression | Self::SparseParity { .. } => None,
         }
     }
 
-    /// Clean scores (the clean label is their sign) and groups of the rows of `x`, whose
-    /// width the caller has checked.
+    /// Clean scores (the clean label is their sign; for `norm-regression` the target itself)
+    /// and groups of the rows of `x`, whose width the caller has checked.
     pub(crate) fn score(
         &self,
         x: ArrayView2<'_, f64>,
@@ -86,6 +89,7 @@ impl Structure {
                 (s, Some(g))
             }
             Self::L2Norm { radius } => (x.map_axis(Axis(1), |r| r.dot(&r).sqrt() - radius), None),
+            Self::NormRegression => (x.map_axis(Axis(1), |r| r.dot(&r).sqrt()), None),
             Self::SparseParity { support } => (
                 x.map_axis(Axis(1), |r| support.iter().map(|&i| r[i]).product()),
                 None,

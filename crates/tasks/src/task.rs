@@ -5,7 +5,7 @@ use rand::RngExt;
 use smoe_nn::{Float, SmoeRng, stream_rng};
 
 use crate::util::{normal_matrix, sign, to_f64};
-use crate::{Dataset, Result, Structure, TaskConfig, TaskError};
+use crate::{Dataset, Result, Structure, Targets, TaskConfig, TaskError};
 
 /// Number of reference points (drawn from the structure stream, `N(0, I_d)`) used to centre
 /// the teacher's experts and the low-dimensional mixture-of-linear offsets. Their medians are
@@ -13,8 +13,9 @@ use crate::{Dataset, Result, Structure, TaskConfig, TaskError};
 /// probability.
 pub const REFERENCE_SAMPLES: usize = 16_384;
 
-/// A synthetic binary task: a validated [`TaskConfig`], an input dimension and the hidden
-/// structure drawn from `stream_rng(seed, "task-structure", 0)`.
+/// A synthetic task (binary classification, or regression for `norm-regression`): a
+/// validated [`TaskConfig`], an input dimension and the hidden structure drawn from
+/// `stream_rng(seed, "task-structure", 0)`.
 ///
 /// Samples are drawn separately ([`Task::sample`]), so any number of datasets (train, test,
 /// fresh evaluation sets) share the same structure.
@@ -64,7 +65,13 @@ impl Task {
         &self.structure
     }
 
-    /// The number of ground-truth groups (`None` for `l2-norm` and `sparse-parity`).
+    /// What the samples' `y` holds (see [`TaskConfig::targets`]).
+    pub fn targets(&self) -> Targets {
+        self.cfg.targets()
+    }
+
+    /// The number of ground-truth groups (`None` for `l2-norm`, `norm-regression` and
+    /// `sparse-parity`).
     pub fn num_groups(&self) -> Option<usize> {
         self.structure.num_groups()
     }
@@ -117,7 +124,10 @@ impl Task {
             Some((y, groups)) => (y, Some(groups)),
             None => {
                 let (s, groups) = self.structure.score(to_f64(x.view()).view())?;
-                (s.iter().map(|v| sign(*v)).collect(), groups)
+                match self.targets() {
+                    Targets::Labels => (s.iter().map(|v| sign(*v)).collect(), groups),
+                    Targets::Real => (s.to_vec(), groups),
+                }
             }
         };
         if matches!(
@@ -135,6 +145,7 @@ impl Task {
             x,
             y: y.into_iter().map(F::from_f64c).collect(),
             groups,
+            targets: self.targets(),
         })
     }
 
@@ -159,19 +170,20 @@ impl Task {
     /// Bayes classifier's prediction, is `sign(s(x))` (+1 at 0):
     /// mixture-of-linear `v_c·x − t_c`; teacher `f*(x)`; l2-norm `‖x‖ − r`; sparse-parity
     /// `Π_{i∈S} x_i`; gaussian-mixture the log posterior odds `ln p(+1|x) − ln p(−1|x)`.
+    /// For `norm-regression` it is the regression function `‖x‖₂` (the clean target).
     ///
     /// # Shapes
     /// `x [n, d] -> [n]`.
     ///
     /// # Errors
-    /// [`TaskError::ShapeMismatch`] if `x` has not `d` columns.
+    /// [`TaskError::Shape`] if `x` has not `d` columns.
     pub fn score<F: Float>(&self, x: ArrayView2<'_, F>) -> Result<Array1<f64>> {
         if x.ncols() != self.d {
-            return Err(TaskError::ShapeMismatch {
+            return Err(TaskError::from(smoe_nn::ShapeError {
                 op: "Task::score (input width)",
                 expected: vec![self.d],
                 got: vec![x.ncols()],
-            });
+            }));
         }
         Ok(self.structure.score(to_f64(x).view())?.0)
     }
@@ -182,22 +194,34 @@ impl Task {
     /// `x [n, d] -> [n]`.
     ///
     /// # Errors
-    /// [`TaskError::ShapeMismatch`] if `x` has not `d` columns.
+    /// [`TaskError::Shape`] if `x` has not `d` columns; [`TaskError::NotClassification`] for
+    /// `norm-regression`.
     pub fn clean_labels<F: Float>(&self, x: ArrayView2<'_, F>) -> Result<Array1<F>> {
+        self.classification("Task::clean_labels")?;
         Ok(self.score(x)?.mapv(|s| F::from_f64c(sign(s))))
+    }
+
+    fn classification(&self, op: &'static str) -> Result<()> {
+        match self.targets() {
+            Targets::Labels => Ok(()),
+            Targets::Real => Err(TaskError::NotClassification {
+                op,
+                kind: self.cfg.kind(),
+            }),
+        }
     }
 
     /// The exact Bayes error where it is known: `noise` for mixture-of-linear and teacher-moe
     /// (the clean label is a deterministic function of `x` and each label is flipped
     /// independently), 0 for l2-norm and sparse-parity; `None` for gaussian-mixture (see
-    /// [`Task::estimate_bayes_error`]).
+    /// [`Task::estimate_bayes_error`]) and for norm-regression (no classification error).
     pub fn bayes_error(&self) -> Option<f64> {
         match self.cfg {
             TaskConfig::MixtureOfLinear { noise, .. } | TaskConfig::TeacherMoe { noise, .. } => {
                 Some(noise)
             }
             TaskConfig::L2Norm {} | TaskConfig::SparseParity { .. } => Some(0.0),
-            TaskConfig::GaussianMixture { .. } => None,
+            TaskConfig::GaussianMixture { .. } | TaskConfig::NormRegression {} => None,
         }
     }
 
@@ -206,8 +230,10 @@ impl Task {
     /// 0)`. Its standard error is about `sqrt(e (1 − e) / n)`.
     ///
     /// # Errors
-    /// Those of [`Task::sample`] (`n = 0` gives [`TaskError::EmptyDataset`]).
+    /// Those of [`Task::sample`] (`n = 0` gives [`TaskError::EmptyDataset`]);
+    /// [`TaskError::NotClassification`] for `norm-regression`.
     pub fn estimate_bayes_error(&self, n: usize, seed: u64) -> Result<f64> {
+        self.classification("Task::estimate_bayes_error")?;
         let data = self.sample::<f64>(n, &mut stream_rng(seed, "task-bayes", 0))?;
         let s = self.score(data.x.view())?;
         let wrong = s

@@ -146,7 +146,7 @@ impl Teacher {
     /// `x [n, d] -> (experts [n, k*], weights [n, k*])`.
     ///
     /// # Errors
-    /// [`TaskError::ShapeMismatch`] if `x` has not `d` columns.
+    /// [`TaskError::Shape`] if `x` has not `d` columns.
     pub fn route<F: Float>(&self, x: ArrayView2<'_, F>) -> Result<(Array2<usize>, Array2<f64>)> {
         self.check(x.ncols())?;
         Ok(self.route_f64(to_f64(x).view()))
@@ -159,7 +159,7 @@ impl Teacher {
     /// `x [n, d] -> [n]`.
     ///
     /// # Errors
-    /// [`TaskError::ShapeMismatch`] if `x` has not `d` columns.
+    /// [`TaskError::Shape`] if `x` has not `d` columns.
     pub fn output<F: Float>(&self, x: ArrayView2<'_, F>) -> Result<Array1<f64>> {
         self.check(x.ncols())?;
         Ok(self.output_f64(to_f64(x).view())?.0)
@@ -175,11 +175,11 @@ impl Teacher {
 
     fn check(&self, cols: usize) -> Result<()> {
         if cols != self.dim() {
-            return Err(TaskError::ShapeMismatch {
+            return Err(TaskError::from(smoe_nn::ShapeError {
                 op: "Teacher (input width)",
                 expected: vec![self.dim()],
                 got: vec![cols],
-            });
+            }));
         }
         Ok(())
     }
@@ -269,9 +269,6 @@ mod tests {
     fn wrong_width_is_a_shape_error() {
         let t = Teacher::draw(3, 2, 1, 2, &mut stream_rng(0, "t", 0)).unwrap();
         let x = Array2::<f32>::zeros((2, 4));
-        assert!(matches!(
-            t.output(x.view()),
-            Err(TaskError::ShapeMismatch { .. })
-        ));
+        assert!(matches!(t.output(x.view()), Err(TaskError::Shape(_))));
     }
 }

@@ -12,6 +12,7 @@ fn all_kinds() -> Vec<TaskConfig> {
             noise: 0.1,
         },
         TaskConfig::l2_norm(),
+        TaskConfig::norm_regression(),
         TaskConfig::sparse_parity(),
         TaskConfig::gaussian_mixture(),
     ]
@@ -46,8 +47,8 @@ fn different_seeds_give_different_structure_and_data() {
         let (tr1, _) = a.train_test::<f64>(200, 10, 1).unwrap();
         let (tr2, _) = a.train_test::<f64>(200, 10, 2).unwrap();
         assert_ne!(tr1.x, tr2.x, "{cfg:?}");
-        if !matches!(cfg, TaskConfig::L2Norm {}) {
-            // the l2-norm radius depends on d only
+        if !matches!(cfg, TaskConfig::L2Norm {} | TaskConfig::NormRegression {}) {
+            // the l2-norm radius depends on d only; norm-regression has no structure
             assert_ne!(a.structure(), b.structure(), "{cfg:?}");
         }
     }

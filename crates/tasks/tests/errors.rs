@@ -17,6 +17,7 @@ fn zero_dimensions_are_rejected() {
         TaskConfig::mixture_of_linear(),
         TaskConfig::teacher_moe(),
         TaskConfig::l2_norm(),
+        TaskConfig::norm_regression(),
         TaskConfig::sparse_parity(),
         TaskConfig::gaussian_mixture(),
     ] {
@@ -151,11 +152,11 @@ fn shape_index_and_label_errors() {
     let wrong = Array2::<f64>::zeros((2, 4));
     assert_eq!(
         task.score(wrong.view()),
-        Err(TaskError::ShapeMismatch {
+        Err(TaskError::from(smoe_nn::ShapeError {
             op: "Task::score (input width)",
             expected: vec![3],
             got: vec![4],
-        })
+        }))
     );
     let Structure::TeacherMoe(teacher) = task.structure() else {
         panic!("wrong structure")
@@ -163,7 +164,7 @@ fn shape_index_and_label_errors() {
     // the expert's own layer reports the mismatch through the wrapped smoe-nn error
     assert!(matches!(
         teacher.experts()[0].forward(wrong.view()),
-        Err(TaskError::Nn(NnError::ShapeMismatch { .. }))
+        Err(TaskError::Nn(NnError::Shape(_)))
     ));
     let (train, _) = task.train_test::<f64>(5, 1, 0).unwrap();
     assert_eq!(
@@ -212,6 +213,11 @@ fn configs_parse_with_defaults_and_reject_unknown_fields() {
         TaskConfig::L2Norm {}
     );
     assert_eq!(
+        parse(r#"{"kind":"norm-regression"}"#).unwrap(),
+        TaskConfig::NormRegression {}
+    );
+    assert!(parse(r#"{"kind":"norm-regression","noise":0.1}"#).is_err());
+    assert_eq!(
         parse(r#"{"kind":"gaussian-mixture","separation":3.5}"#).unwrap(),
         TaskConfig::GaussianMixture {
             components: 2,
@@ -227,6 +233,7 @@ fn configs_parse_with_defaults_and_reject_unknown_fields() {
         TaskConfig::mixture_of_linear(),
         TaskConfig::teacher_moe(),
         TaskConfig::l2_norm(),
+        TaskConfig::norm_regression(),
         TaskConfig::sparse_parity(),
         TaskConfig::gaussian_mixture(),
     ] {

@@ -1,6 +1,6 @@
 //! Statistical properties of each generator, checked on m = 20 000 samples.
 
-use smoe_tasks::{Dataset, Structure, Task, TaskConfig};
+use smoe_tasks::{Dataset, Structure, Targets, Task, TaskConfig, TaskError};
 
 const M: usize = 20_000;
 
@@ -188,4 +188,46 @@ fn exact_bayes_errors_are_reported() {
     assert_eq!(t(TaskConfig::teacher_moe()), Some(0.0));
     assert_eq!(t(TaskConfig::l2_norm()), Some(0.0));
     assert_eq!(t(TaskConfig::sparse_parity()), Some(0.0));
+    assert_eq!(t(TaskConfig::norm_regression()), None);
+}
+
+#[test]
+fn norm_regression_has_the_l2_norm_inputs_and_their_norms_as_targets() {
+    for (d, seed) in [(1, 0), (5, 2), (16, 9)] {
+        let l2 = Task::new(&TaskConfig::l2_norm(), d, seed).unwrap();
+        let reg = Task::new(&TaskConfig::norm_regression(), d, seed).unwrap();
+        let (l2_train, l2_test) = l2.train_test::<f32>(500, 100, seed).unwrap();
+        let (train, test) = reg.train_test::<f32>(500, 100, seed).unwrap();
+        assert_eq!(train.x, l2_train.x, "d = {d}");
+        assert_eq!(test.x, l2_test.x, "d = {d}");
+        assert_eq!(
+            (train.targets, l2_train.targets),
+            (Targets::Real, Targets::Labels)
+        );
+        assert!(train.groups.is_none() && test.groups.is_none());
+        for data in [&train, &test] {
+            for (row, y) in data.x.rows().into_iter().zip(&data.y) {
+                let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+                assert!((y - norm).abs() <= 1e-6 * norm.max(1.0), "{y} vs {norm}");
+            }
+        }
+        // E‖x‖² = d
+        let mean_sq = train.y.iter().map(|y| f64::from(y * y)).sum::<f64>() / 500.0;
+        assert!((mean_sq / d as f64 - 1.0).abs() < 0.2, "d = {d}: {mean_sq}");
+    }
+    let task = Task::new(&TaskConfig::norm_regression(), 3, 0).unwrap();
+    assert_eq!(task.bayes_error(), None);
+    assert_eq!((task.targets(), task.num_groups()), (Targets::Real, None));
+    assert_eq!(task.config().kind(), "norm-regression");
+    let x = ndarray::array![[3.0, 4.0, 0.0], [0.0, 0.0, 0.0]];
+    assert_eq!(task.score(x.view()).unwrap(), ndarray::array![5.0, 0.0]);
+    let not_cls = TaskError::NotClassification {
+        op: "Task::clean_labels",
+        kind: "norm-regression",
+    };
+    assert_eq!(task.clean_labels(x.view()), Err(not_cls));
+    assert!(matches!(
+        task.estimate_bayes_error(10, 0),
+        Err(TaskError::NotClassification { .. })
+    ));
 }

@@ -4,6 +4,7 @@
 //! record.
 
 use serde::{Deserialize, Serialize};
+use smoe_nn::ShapeError;
 
 use crate::error::{Result, TheoryError, check_delta, check_m, check_topk, finite, non_negative};
 use crate::expert::{BftComplexity, NormComplexity};
@@ -22,6 +23,24 @@ pub enum Validity {
     Heuristic,
     /// Constants unknown (set to 1): usable for trends only, never as an absolute value.
     ShapeOnly,
+}
+
+impl Validity {
+    /// The label as written in run records: `valid`, `restated`, `heuristic`, `shape_only`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Validity::Valid => "valid",
+            Validity::Restated => "restated",
+            Validity::Heuristic => "heuristic",
+            Validity::ShapeOnly => "shape_only",
+        }
+    }
+}
+
+impl std::fmt::Display for Validity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
 }
 
 /// Inputs of [`zhao_restated`], in smoe's letters (THEORY.md §1.3).
@@ -207,7 +226,7 @@ pub struct D1Report {
 ///
 /// # Errors
 /// [`TheoryError::InvalidDelta`] unless 0 < δ < 1; [`TheoryError::EmptySample`] if m = 0;
-/// [`TheoryError::InvalidTopK`] unless 1 <= k <= T; [`TheoryError::ShapeMismatch`] unless there
+/// [`TheoryError::InvalidTopK`] unless 1 <= k <= T; [`TheoryError::Shape`] unless there
 /// are T expert entries; [`TheoryError::InvalidLoads`] unless the loads sum to k m;
 /// [`TheoryError::NonFinite`] / [`TheoryError::InvalidParameter`] on a NaN, infinite or
 /// negative number.
@@ -219,11 +238,7 @@ pub fn d1_bound(inputs: &D1Inputs<'_>) -> Result<D1Report> {
     let log_count = non_negative("routing log-count", inputs.routing_log_count)?;
     let sum_sq = non_negative("sum of squared input norms", inputs.sum_sq_norms)?;
     if inputs.experts.len() != inputs.t {
-        return Err(TheoryError::ShapeMismatch {
-            op: "d1_bound",
-            expected: format!("{} expert entries (T)", inputs.t),
-            got: format!("{}", inputs.experts.len()),
-        });
+        return Err(ShapeError::new("d1_bound", vec![inputs.t], vec![inputs.experts.len()]).into());
     }
     let expected = inputs
         .k

@@ -241,7 +241,7 @@ fn bounds_reject_bad_delta_m_and_k() {
     ));
     assert!(matches!(
         d1_bound(&D1Inputs { t: 7, ..d1 }),
-        Err(TheoryError::ShapeMismatch { .. })
+        Err(TheoryError::Shape(_))
     ));
     assert!(matches!(
         d1_bound(&D1Inputs { m: 9_999, ..d1 }),
@@ -291,4 +291,17 @@ fn bounds_serialize_with_named_terms() {
         );
     }
     assert_eq!(json["validity"], "restated");
+}
+
+#[test]
+fn validity_labels_are_the_serde_names() {
+    for v in [
+        Validity::Valid,
+        Validity::Restated,
+        Validity::Heuristic,
+        Validity::ShapeOnly,
+    ] {
+        assert_eq!(serde_json::to_value(v).unwrap(), v.label());
+        assert_eq!(v.to_string(), v.label());
+    }
 }

@@ -33,16 +33,10 @@ pub enum TheoryError {
         /// The lower argument.
         k: u64,
     },
-    /// Array shapes that do not fit together.
-    #[error("shape mismatch in {op}: expected {expected}, got {got}")]
-    ShapeMismatch {
-        /// The operation that checked the shapes.
-        op: &'static str,
-        /// What was expected.
-        expected: String,
-        /// What was given.
-        got: String,
-    },
+    /// Array shapes that do not fit together (the workspace's one shape error,
+    /// [`smoe_nn::ShapeError`]).
+    #[error(transparent)]
+    Shape(#[from] smoe_nn::ShapeError),
     /// A NaN or infinite input (or an intermediate that overflowed).
     #[error("{name} is not finite ({value})")]
     NonFinite {
@@ -82,6 +76,19 @@ pub enum TheoryError {
         got: usize,
         /// How many are needed.
         need: usize,
+    },
+    /// A model the bound report cannot measure: a model kind it does not know, or routing
+    /// that is not top-k.
+    #[error("bound report: unsupported {what}")]
+    Unsupported {
+        /// What is not supported, e.g. "routing diagnostics other than top-k".
+        what: String,
+    },
+    /// The model failed on the training sample (its own error, as text).
+    #[error("bound report: the model failed on the training sample: {message}")]
+    Model {
+        /// The model's error message.
+        message: String,
     },
     /// An exact computation that would take too long (exact enumeration over 2^m sign vectors).
     #[error("exact computation over {size} items is too large (at most {max})")]

@@ -14,8 +14,11 @@
 
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
+use smoe_nn::ShapeError;
 
-use crate::error::{Result, TheoryError, check_m, finite, non_negative, positive};
+#[cfg(doc)]
+use crate::TheoryError;
+use crate::error::{Result, check_m, finite, non_negative, positive};
 use crate::norms::{
     LayerWeights, fold_network, frobenius_norm, norm_2_1_rows, spectral_norm, sum_sq_row_norms,
 };
@@ -108,8 +111,8 @@ fn frobenius_form(
 /// for an expert that received no input at the learned pattern (D1's worst case still needs it).
 ///
 /// # Errors
-/// [`TheoryError::ShapeMismatch`] if the layers do not chain or do not end in one output;
-/// [`TheoryError::NonFinite`] on NaN/inf.
+/// [`TheoryError::Shape`] if the layers do not chain or do not end in one output;
+/// [`TheoryError::InvalidParameter`] without layers; [`TheoryError::NonFinite`] on NaN/inf.
 pub fn golowich_scale(layers: &[LayerWeights<'_>]) -> Result<f64> {
     let d_in = layers.first().map_or(0, |l| l.weight.ncols());
     Ok(frobenius_scale("golowich_scale", layers, d_in, golowich_factor)?.3)
@@ -137,8 +140,9 @@ pub fn neyshabur_scale(layers: &[LayerWeights<'_>]) -> Result<f64> {
 /// `layers[0].weight` is `[h_1, d]`, ..., the last `[1, h_L]`; `x` is `[n, d]`.
 ///
 /// # Errors
-/// [`TheoryError::EmptySample`] if n = 0; [`TheoryError::ShapeMismatch`] if the layers do not
-/// chain, do not match d or do not end in one output; [`TheoryError::NonFinite`] on NaN/inf.
+/// [`TheoryError::EmptySample`] if n = 0; [`TheoryError::Shape`] if the layers do not chain,
+/// do not match d or do not end in one output; [`TheoryError::InvalidParameter`] without
+/// layers; [`TheoryError::NonFinite`] on NaN/inf.
 pub fn golowich_complexity(
     layers: &[LayerWeights<'_>],
     x: ArrayView2<'_, f64>,
@@ -234,8 +238,8 @@ pub struct BftComplexity {
 /// As [`golowich_complexity`]; `reference` has the trained layers' shapes.
 ///
 /// # Errors
-/// [`TheoryError::EmptySample`] if n = 0; [`TheoryError::ShapeMismatch`] on layer, input or
-/// reference shapes; [`TheoryError::InvalidParameter`] if γ <= 0 or ρ < 0;
+/// [`TheoryError::EmptySample`] if n = 0; [`TheoryError::Shape`] on layer, input or
+/// reference shapes; [`TheoryError::InvalidParameter`] without layers, if γ <= 0 or ρ < 0;
 /// [`TheoryError::NonFinite`] on NaN/inf.
 pub fn bft_complexity(inputs: &BftInputs<'_, '_>) -> Result<BftComplexity> {
     let op = "bft_complexity";
@@ -248,11 +252,7 @@ pub fn bft_complexity(inputs: &BftInputs<'_, '_>) -> Result<BftComplexity> {
     let reference = match inputs.reference {
         Some(r) => {
             if r.len() != inputs.layers.len() {
-                return Err(TheoryError::ShapeMismatch {
-                    op,
-                    expected: format!("{} reference layers", inputs.layers.len()),
-                    got: format!("{}", r.len()),
-                });
+                return Err(ShapeError::new(op, vec![inputs.layers.len()], vec![r.len()]).into());
             }
             Some(fold_network(op, r, x.ncols(), Some(folded.augmented))?)
         }
@@ -308,6 +308,7 @@ pub fn bft_complexity(inputs: &BftInputs<'_, '_>) -> Result<BftComplexity> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::TheoryError;
     use ndarray::array;
 
     #[test]
@@ -423,7 +424,7 @@ mod tests {
         let wrong = array![[1.0, 2.0, 3.0]];
         assert!(matches!(
             golowich_complexity(&layers, wrong.view()),
-            Err(TheoryError::ShapeMismatch { .. })
+            Err(TheoryError::Shape(_))
         ));
         let nan = array![[f64::NAN, 1.0]];
         assert!(matches!(

@@ -14,23 +14,43 @@
 //!   [`golowich_complexity`], [`bft_complexity`] (safe 4/n first term), [`neyshabur_complexity`];
 //!   linear experts: [`linear_rademacher_closed_form`], [`linear_rademacher_exact`] and
 //!   [`linear_rademacher_monte_carlo`] with its confidence interval.
-//! - **Bounds**: [`zhao_restated`] (§1.3), [`d1_bound`] at the learned pattern (heuristic) and
-//!   over all patterns (valid) (§1.6), [`kratsios_vc_shape`] (§4, constant 1).
-//! - **For a trained model**: [`bound_report`] measures every expert on the training inputs it
-//!   received and evaluates every bound with all its terms.
+//! - **Bounds** as pure functions: [`zhao_restated`] (§1.3), [`d1_bound`] at the learned
+//!   pattern (heuristic) and over all patterns (valid) (§1.6), [`kratsios_vc_shape`] (§4,
+//!   constant 1).
+//! - **The bound interface**: a [`Bound`] has a [`Bound::name`] and evaluates [`BoundInputs`]
+//!   (m, k, T, d, δ, C = 1/γ, the [`RouterComplexity`], the per-expert [`ExpertStat`]s,
+//!   R_m(H), Σ‖x‖², the experts' depth and width) to a [`BoundValue`] (name, [`Validity`],
+//!   total, named terms, note). The registry [`bounds`] lists every bound in report order:
+//!   [`ZhaoRestated`] (`zhao`), [`D1LearnedPattern`] (`d1_learned`), [`D1WorstCase`]
+//!   (`d1_worst`), [`KratsiosVcShape`] (`kratsios`); [`BoundInputs::evaluate`] runs it.
+//! - **For a trained model**: [`bound_report`] measures any [`smoe_model::Model`] with top-k
+//!   routing (every expert on the training inputs it received), builds its [`BoundInputs`]
+//!   and evaluates the registry into a [`BoundReport`], whose [`BoundReport::scalars`] names
+//!   every number once (`zhao.total`, `d1_worst.expert_term`, `router.d_n`, ...).
+//! - **What-if**: [`BoundInputs::what_if`] builds the idealised inputs of `smoe bound` from a
+//!   [`WhatIf`] (unit-norm inputs, balanced loads), evaluated by the same registry.
 //! - **Rank statistics** (§6): [`kendall_tau`] and [`granulated_kendall`].
-//! - Helpers: [`ln_gamma`], [`spectral_norm`] (power iteration), [`frobenius_norm`],
-//!   [`norm_2_1_rows`].
+//! - Helpers: [`log_gamma`] (checked [`ln_gamma`]), [`spectral_norm`] (power iteration),
+//!   [`frobenius_norm`], [`norm_2_1_rows`].
 //!
-//! Every function checks its inputs and returns a [`TheoryError`] instead of panicking.
+//! # Adding a bound
+//! Write a pure function with its typed inputs and result (as in `bounds.rs`), then a file in
+//! `src/registry/` with a unit struct implementing [`Bound`] that reads [`BoundInputs`], calls
+//! the function and names its terms (summands first), and add one line to [`bounds`]. The run
+//! record, [`BoundReport::scalars`] and `smoe bound` then show it. A bound that needs a new
+//! measurement adds a field to [`BoundInputs`], filled by [`bound_report`] and
+//! [`BoundInputs::what_if`].
+//!
+//! Every function checks its inputs and returns a [`TheoryError`] instead of panicking (shape
+//! errors as the workspace's one [`smoe_nn::ShapeError`], in [`TheoryError::Shape`]).
 //!
 //! # Example
 //! The first worked example of THEORY.md §1.7 (d = 16, T = 8, k = 2, m = 10⁴, linear router
 //! without bias, linear experts with B X = 1 and balanced load):
 //! ```
 //! use smoe_theory::{
-//!     D1Inputs, ExpertStat, ZhaoInputs, d1_bound, kendall_tau, linear_router_natarajan_dim,
-//!     natarajan_log_count, zhao_restated,
+//!     BoundInputs, D1Inputs, ExpertStat, Validity, WhatIf, ZhaoInputs, d1_bound, kendall_tau,
+//!     linear_router_natarajan_dim, natarajan_log_count, zhao_restated,
 //! };
 //!
 //! let (d, t, k, m) = (16, 8, 2, 10_000);
@@ -54,6 +74,16 @@
 //! })?;
 //! assert!((d1.worst_case.total - 0.729).abs() < 1e-3);
 //!
+//! // The same through the registry: `smoe bound`'s what-if inputs, every bound at once.
+//! let inputs = BoundInputs::what_if(&WhatIf { router_bias: false, ..WhatIf::default() })?;
+//! let values = inputs.evaluate()?;
+//! let names: Vec<&str> = values.iter().map(|v| v.name.as_str()).collect();
+//! assert_eq!(names, ["zhao", "d1_learned", "d1_worst", "kratsios"]);
+//! assert_eq!(values[0].total, zhao.total);
+//! assert_eq!(values[2].validity, Validity::Valid);
+//! assert!((values[2].total - 0.729).abs() < 1e-3);
+//! assert_eq!(values[2].term("expert_term"), Some(d1.worst_case.expert_term));
+//!
 //! // How well does a bound rank measured gaps?
 //! assert_eq!(kendall_tau(&[0.1, 0.2, 0.3], &[0.01, 0.05, 0.04])?, 1.0 / 3.0);
 //! # Ok::<(), smoe_theory::TheoryError>(())
@@ -62,9 +92,13 @@
 mod bounds;
 mod error;
 mod expert;
+mod inputs;
+mod interface;
 mod linear;
+mod measure;
 mod norms;
 mod rank;
+mod registry;
 mod report;
 mod routing;
 mod special;
@@ -78,6 +112,8 @@ pub use expert::{
     BftComplexity, BftInputs, NormComplexity, bft_complexity, golowich_complexity, golowich_scale,
     neyshabur_complexity, neyshabur_scale,
 };
+pub use inputs::{BoundInputs, RouterComplexity, WhatIf};
+pub use interface::{Bound, BoundValue};
 pub use linear::{
     EXACT_MAX_N, LinearClosedForm, LinearMonteCarlo, linear_rademacher_closed_form,
     linear_rademacher_exact, linear_rademacher_monte_carlo,
@@ -86,9 +122,11 @@ pub use norms::{LayerWeights, frobenius_norm, norm_2_1_rows, spectral_norm, sum_
 pub use rank::{
     AxisKendall, GranulatedKendall, GridRun, MissingCells, granulated_kendall, kendall_tau,
 };
-pub use report::{BoundReport, BoundSettings, ExpertComplexity, RouterComplexity, bound_report};
+pub use registry::{D1LearnedPattern, D1WorstCase, KratsiosVcShape, ZhaoRestated, bounds};
+pub use report::{BoundReport, BoundSettings, ExpertComplexity, bound_report};
 pub use routing::{
     ArrangementLogCount, MlpRouterDim, NatarajanLogCount, arrangement_log_count,
     linear_router_natarajan_dim, mlp_router_natarajan_shape, natarajan_log_count,
 };
-pub use special::{ln_gamma, log_binomial, log_binomial_upper};
+pub use smoe_nn::ln_gamma;
+pub use special::{log_binomial, log_binomial_upper, log_gamma};

@@ -3,6 +3,8 @@
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, s};
 
+use smoe_nn::ShapeError;
+
 use crate::error::{Result, TheoryError, finite};
 
 /// One trained affine layer `y = W x + b` in PyTorch's `nn.Linear` layout.
@@ -123,7 +125,7 @@ pub fn frobenius_norm(a: ArrayView2<'_, f64>) -> Result<f64> {
 /// means M = 0.
 ///
 /// # Errors
-/// [`TheoryError::ShapeMismatch`] if `reference` has another shape; [`TheoryError::NonFinite`]
+/// [`TheoryError::Shape`] if `reference` has another shape; [`TheoryError::NonFinite`]
 /// on a NaN or infinite entry.
 pub fn norm_2_1_rows(
     a: ArrayView2<'_, f64>,
@@ -133,11 +135,9 @@ pub fn norm_2_1_rows(
     if let Some(m) = reference {
         check_finite_matrix("reference matrix entry", m)?;
         if m.dim() != a.dim() {
-            return Err(TheoryError::ShapeMismatch {
-                op: "norm_2_1_rows",
-                expected: format!("{:?}", a.dim()),
-                got: format!("{:?}", m.dim()),
-            });
+            return Err(
+                ShapeError::new("norm_2_1_rows", a.shape().to_vec(), m.shape().to_vec()).into(),
+            );
         }
         let d = &a - &m;
         Ok(d.rows().into_iter().map(|r| r.dot(&r).sqrt()).sum())
@@ -182,30 +182,23 @@ pub(crate) fn fold_network(
     augment: Option<bool>,
 ) -> Result<Folded> {
     if layers.is_empty() {
-        return Err(TheoryError::ShapeMismatch {
-            op,
-            expected: "at least one layer".into(),
-            got: "0 layers".into(),
+        return Err(TheoryError::InvalidParameter {
+            name: "number of layers",
+            value: 0.0,
+            requirement: ">= 1",
         });
     }
     let mut prev = d_in;
-    for (l, layer) in layers.iter().enumerate() {
+    for layer in layers {
         let (out, inp) = layer.weight.dim();
         if inp != prev {
-            return Err(TheoryError::ShapeMismatch {
-                op,
-                expected: format!("layer {l} weight with {prev} input columns"),
-                got: format!("[{out}, {inp}]"),
-            });
+            // each weight must take the previous layer's `prev` outputs
+            return Err(ShapeError::new(op, vec![out, prev], vec![out, inp]).into());
         }
         if let Some(b) = layer.bias
             && b.len() != out
         {
-            return Err(TheoryError::ShapeMismatch {
-                op,
-                expected: format!("layer {l} bias of length {out}"),
-                got: format!("length {}", b.len()),
-            });
+            return Err(ShapeError::new(op, vec![out], vec![b.len()]).into());
         }
         check_finite_matrix("weight entry", layer.weight)?;
         if let Some(b) = layer.bias
@@ -219,11 +212,9 @@ pub(crate) fn fold_network(
         prev = out;
     }
     if prev != 1 {
-        return Err(TheoryError::ShapeMismatch {
-            op,
-            expected: "a scalar output (last layer with 1 row)".into(),
-            got: format!("{prev} outputs"),
-        });
+        // a scalar output: the last weight must have one row
+        let inp = layers[layers.len() - 1].weight.ncols();
+        return Err(ShapeError::new(op, vec![1, inp], vec![prev, inp]).into());
     }
     let augmented = augment.unwrap_or_else(|| layers.iter().any(|l| l.bias.is_some()));
     let last = layers.len() - 1;
@@ -292,7 +283,7 @@ mod tests {
         let bad = array![[1.0]];
         assert!(matches!(
             norm_2_1_rows(a.view(), Some(bad.view())),
-            Err(TheoryError::ShapeMismatch { .. })
+            Err(TheoryError::Shape(_))
         ));
     }
 

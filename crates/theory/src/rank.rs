@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
+use smoe_nn::ShapeError;
 
 use crate::error::{Result, TheoryError, finite};
 
@@ -15,15 +16,11 @@ use crate::error::{Result, TheoryError, finite};
 /// exactly as the gaps, -1 when exactly reversed.
 ///
 /// # Errors
-/// [`TheoryError::ShapeMismatch`] if the slices differ in length; [`TheoryError::TooFew`] with
+/// [`TheoryError::Shape`] if the slices differ in length; [`TheoryError::TooFew`] with
 /// fewer than two runs; [`TheoryError::NonFinite`] on NaN or infinite values.
 pub fn kendall_tau(measure: &[f64], gap: &[f64]) -> Result<f64> {
     if measure.len() != gap.len() {
-        return Err(TheoryError::ShapeMismatch {
-            op: "kendall_tau",
-            expected: format!("{} gaps", measure.len()),
-            got: format!("{}", gap.len()),
-        });
+        return Err(ShapeError::new("kendall_tau", vec![measure.len()], vec![gap.len()]).into());
     }
     for &v in measure {
         finite("measure", v)?;
@@ -237,7 +234,7 @@ mod tests {
         ));
         assert!(matches!(
             kendall_tau(&[1.0, 2.0], &[1.0]),
-            Err(TheoryError::ShapeMismatch { .. })
+            Err(TheoryError::Shape(_))
         ));
         assert!(matches!(
             kendall_tau(&[1.0, f64::NAN], &[1.0, 2.0]),

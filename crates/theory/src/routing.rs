@@ -163,14 +163,14 @@ pub struct MlpRouterDim {
 /// `W = Σ_l (n_l n_{l+1} + n_{l+1})`.
 ///
 /// # Errors
-/// [`TheoryError::ShapeMismatch`] with fewer than two sizes; [`TheoryError::InvalidParameter`]
-/// if a size is 0 or W overflows.
+/// [`TheoryError::InvalidParameter`] with fewer than two sizes, if a size is 0 or if W
+/// overflows.
 pub fn mlp_router_natarajan_shape(layer_sizes: &[usize], bias: bool) -> Result<MlpRouterDim> {
     if layer_sizes.len() < 2 {
-        return Err(TheoryError::ShapeMismatch {
-            op: "mlp_router_natarajan_shape",
-            expected: "at least 2 layer sizes [d, ..., T]".into(),
-            got: format!("{layer_sizes:?}"),
+        return Err(TheoryError::InvalidParameter {
+            name: "number of layer sizes [d, ..., T]",
+            value: layer_sizes.len() as f64,
+            requirement: ">= 2",
         });
     }
     if layer_sizes.contains(&0) {

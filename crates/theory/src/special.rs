@@ -1,38 +1,13 @@
-//! Special functions: the log-gamma function and ln C(n, k).
+//! Special functions: the checked log-gamma function and ln C(n, k).
 
 use crate::error::{Result, TheoryError, finite};
 
-/// Lanczos coefficients for g = 7, n = 9 (relative error about 1e-15 on (0.5, 10)).
-const LANCZOS_G: f64 = 7.0;
-const LANCZOS: [f64; 9] = [
-    0.999_999_999_999_809_9,
-    676.520_368_121_885_1,
-    -1_259.139_216_722_402_8,
-    771.323_428_777_653_1,
-    -176.615_029_162_140_6,
-    12.507_343_278_686_905,
-    -0.138_571_095_265_720_12,
-    9.984_369_578_019_572e-6,
-    1.505_632_735_149_311_6e-7,
-];
-
-/// ln sqrt(2 pi).
-const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
-
-/// Natural logarithm of the gamma function, ln |Γ(x)|, for real x.
-///
-/// - x >= 10: Stirling's series with corrections up to x^-9,
-///   `(x - 1/2) ln x - x + ln sqrt(2π) + 1/(12x) - 1/(360x³) + 1/(1260x⁵) - 1/(1680x⁷) + 1/(1188x⁹)`
-///   (truncation error below 2e-14);
-/// - 1/2 <= x < 10: Lanczos' approximation with g = 7 and 9 coefficients;
-/// - x < 1/2: the reflection formula `ln|Γ(x)| = ln(π / |sin(πx)|) - ln|Γ(1 - x)|`.
-///
-/// Absolute error below about 1e-13 for the arguments a binomial coefficient needs.
+/// ln |Γ(x)| ([`smoe_nn::ln_gamma`]) for user input: checked.
 ///
 /// # Errors
 /// [`TheoryError::NonFinite`] if x is NaN or infinite; [`TheoryError::InvalidParameter`] at the
 /// poles x = 0, -1, -2, ...
-pub fn ln_gamma(x: f64) -> Result<f64> {
+pub fn log_gamma(x: f64) -> Result<f64> {
     finite("ln_gamma argument", x)?;
     if x <= 0.0 && x == x.floor() {
         return Err(TheoryError::InvalidParameter {
@@ -41,32 +16,7 @@ pub fn ln_gamma(x: f64) -> Result<f64> {
             requirement: "not a non-positive integer (a pole of Γ)",
         });
     }
-    Ok(ln_gamma_unchecked(x))
-}
-
-/// ln |Γ(x)| for a finite x that is not a pole.
-fn ln_gamma_unchecked(x: f64) -> f64 {
-    if x < 0.5 {
-        let s = (std::f64::consts::PI * x).sin().abs();
-        return (std::f64::consts::PI / s).ln() - ln_gamma_unchecked(1.0 - x);
-    }
-    if x >= 10.0 {
-        let inv = 1.0 / x;
-        let inv2 = inv * inv;
-        let series = inv
-            * (1.0 / 12.0
-                - inv2
-                    * (1.0 / 360.0
-                        - inv2 * (1.0 / 1260.0 - inv2 * (1.0 / 1680.0 - inv2 / 1188.0))));
-        return (x - 0.5) * x.ln() - x + LN_SQRT_2PI + series;
-    }
-    let z = x - 1.0;
-    let mut a = LANCZOS[0];
-    for (i, &c) in LANCZOS.iter().enumerate().skip(1) {
-        a += c / (z + i as f64);
-    }
-    let t = z + LANCZOS_G + 0.5;
-    LN_SQRT_2PI + (z + 0.5) * t.ln() - t + a.ln()
+    Ok(smoe_nn::ln_gamma(x))
 }
 
 /// ln C(n, k), the log of the binomial coefficient, through the log-gamma function:
@@ -86,7 +36,7 @@ pub fn log_binomial(n: u64, k: u64) -> Result<f64> {
     }
     let (n, k) = (n as f64, k as f64);
     let v =
-        ln_gamma_unchecked(n + 1.0) - ln_gamma_unchecked(k + 1.0) - ln_gamma_unchecked(n - k + 1.0);
+        smoe_nn::ln_gamma(n + 1.0) - smoe_nn::ln_gamma(k + 1.0) - smoe_nn::ln_gamma(n - k + 1.0);
     // Rounding can only push a tiny positive value below zero; C(n, k) >= 1.
     Ok(v.max(0.0))
 }
@@ -129,26 +79,26 @@ mod tests {
             (100.25, 360.284_559_637_764_3),
         ];
         for (x, want) in cases {
-            let got = ln_gamma(x).unwrap();
+            let got = log_gamma(x).unwrap();
             assert!((got - want).abs() < 1e-12, "lnΓ({x}) = {got}, want {want}");
         }
         // Reflection: Γ(-0.5) = -2 sqrt(pi), so ln|Γ(-0.5)| = ln(2 sqrt(pi)).
         let want = (2.0 * std::f64::consts::PI.sqrt()).ln();
-        assert!((ln_gamma(-0.5).unwrap() - want).abs() < 1e-12);
+        assert!((log_gamma(-0.5).unwrap() - want).abs() < 1e-12);
     }
 
     #[test]
     fn ln_gamma_rejects_poles_and_nan() {
         assert!(matches!(
-            ln_gamma(0.0),
+            log_gamma(0.0),
             Err(TheoryError::InvalidParameter { .. })
         ));
         assert!(matches!(
-            ln_gamma(-3.0),
+            log_gamma(-3.0),
             Err(TheoryError::InvalidParameter { .. })
         ));
         assert!(matches!(
-            ln_gamma(f64::NAN),
+            log_gamma(f64::NAN),
             Err(TheoryError::NonFinite { .. })
         ));
     }

@@ -1,6 +1,7 @@
 use smoe_model::ModelError;
 use smoe_nn::NnError;
-use smoe_tasks::TaskError;
+use smoe_tasks::{Targets, TaskError};
+use smoe_theory::TheoryError;
 use thiserror::Error;
 
 /// Errors of training.
@@ -16,7 +17,22 @@ pub enum TrainError {
         /// What it must satisfy.
         reason: &'static str,
     },
-    /// From the task generator.
+    /// A dataset's targets are not what the loss needs.
+    #[error("the {set} set has {got:?} targets but the {loss} loss needs {needs:?}")]
+    Targets {
+        /// `training` or `test`.
+        set: &'static str,
+        /// The loss.
+        loss: String,
+        /// What the loss needs.
+        needs: Targets,
+        /// What the data holds.
+        got: Targets,
+    },
+    /// From the bounds.
+    #[error(transparent)]
+    Theory(#[from] TheoryError),
+    /// From the data source or task generator.
     #[error(transparent)]
     Task(#[from] TaskError),
     /// From the model.

@@ -1,25 +1,32 @@
-//! Training for smoe: from a [`TrainConfig`] to a trained model and its [`RunRecord`].
+//! Training for smoe: from a [`TrainConfig`] — or a model, a loss and data of your own — to a
+//! trained model and its [`RunRecord`].
 //!
-//! - [`loss`]: the logistic training loss, the 0-1 error and the ramp loss with margin γ;
+//! - [`fit`]: trains any [`smoe_model::Model`] with any [`Loss`] on given train/test
+//!   datasets and returns the typed record (bounds included); [`train`] builds the data, the
+//!   model and the loss of a config and calls it;
+//! - [`loss`]: the [`Loss`] interface, [`Logistic`] (0-1 error, ramp loss with margin γ) and
+//!   [`Squared`] (MSE, R²), their config [`LossConfig`];
 //! - [`aux`]: auxiliary routing losses — Switch load balancing, router z-loss, importance CV²;
 //! - [`LrSchedule`]: constant or cosine, with linear warm-up;
 //! - [`metrics`]: evaluation with routing statistics (load, entropy, dead experts, distinct
 //!   k-subsets, routing margin, agreement with ground-truth groups);
-//! - [`train`]: the seeded, deterministic training loop;
-//! - [`RunRecord`]: one JSON line per run.
+//! - [`RunRecord`]: one JSON line per run, typed to its bounds, with a [`SCHEMA`] version and
+//!   [`RunRecord::scalars`], the one list of its named scalars.
 //!
 //! # Example
 //! ```
+//! use smoe_tasks::{DataConfig, SyntheticData};
 //! use smoe_train::{TrainConfig, train};
 //!
 //! let mut cfg = TrainConfig::default();
-//! cfg.data.m_train = 256;
-//! cfg.data.m_test = 256;
+//! cfg.data = DataConfig::Synthetic(SyntheticData { m_train: 256, m_test: 256, ..Default::default() });
 //! cfg.train.epochs = 2;
 //! let out = train(&cfg, &mut |_| {}).unwrap();
 //! assert_eq!(out.record.epochs.len(), 2);
 //! let fin = out.record.final_eval.expect("ran to the end");
-//! assert!(fin.test.error <= 1.0);
+//! assert!(fin.test.get("error").unwrap() <= 1.0);
+//! assert!(fin.gap("gap_ramp").is_some());
+//! assert!(out.record.bounds.is_some()); // every bound, beside the measured gaps
 //! ```
 
 pub mod aux;
@@ -31,15 +38,13 @@ mod record;
 mod schedule;
 mod trainer;
 
-pub use config::{
-    AuxConfig, DataConfig, EvalConfig, ModelSpec, OptimKind, ScheduleKind, TrainConfig,
-    TrainSection,
-};
+pub use config::{AuxConfig, EvalConfig, OptimKind, ScheduleKind, TrainConfig, TrainSection};
 pub use error::TrainError;
-pub use metrics::{EvalMetrics, evaluate};
-pub use record::{EpochEval, EpochRecord, RunRecord, RunStatus, Timings};
+pub use loss::{Logistic, Loss, LossConfig, Squared, build_loss};
+pub use metrics::{EvalMetrics, Scalars, evaluate};
+pub use record::{EpochEval, EpochRecord, RunRecord, RunStatus, SCHEMA, Timings};
 pub use schedule::LrSchedule;
-pub use trainer::{TrainOutcome, train};
+pub use trainer::{TrainOutcome, fit, train, train_in};
 
 /// Result type of this crate.
 pub type Result<T> = std::result::Result<T, TrainError>;

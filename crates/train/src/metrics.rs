@@ -5,26 +5,23 @@ use std::collections::{BTreeMap, HashSet};
 use ndarray::{Array2, s};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use smoe_model::SparseMoe;
+use smoe_model::Model;
 use smoe_tasks::Dataset;
 
 use crate::Result;
-use crate::loss::{ramp, softplus, zero_one};
+use crate::loss::Loss;
 
 /// Rows per evaluation block (blocks run in parallel; results are combined in order).
 pub const EVAL_BLOCK: usize = 2048;
 
-/// Losses and routing statistics on one dataset.
+/// Named scalars of a record section: `None` where a value is not finite (JSON has no NaN).
+pub type Scalars = BTreeMap<String, Option<f64>>;
+
+/// The metrics of the run's loss and routing statistics on one dataset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalMetrics {
     /// Samples evaluated.
     pub n: usize,
-    /// Mean logistic loss.
-    pub loss: f64,
-    /// 0-1 error of `sign(f)`.
-    pub error: f64,
-    /// Mean ramp loss with the run's margin γ.
-    pub ramp: f64,
     /// Share of the `n·k` routing assignments each expert received, `[T]` (sums to 1).
     pub load: Vec<f64>,
     /// Entropy (nats) of `load`; `ln T` is perfect balance.
@@ -43,6 +40,45 @@ pub struct EvalMetrics {
     /// default) between each input's top-1 expert and its ground-truth group, where the task
     /// has groups.
     pub group_nmi: Option<f64>,
+    /// The loss's metrics by name (logistic: `loss`, `error`, `ramp`; squared: `loss`, `mse`,
+    /// `r2`), written at the top level of the JSON object.
+    #[serde(flatten)]
+    pub metrics: Scalars,
+}
+
+impl EvalMetrics {
+    /// A loss metric by name (`None` if the loss has no such metric or it was not finite).
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.metrics.get(name).copied().flatten()
+    }
+
+    /// Every named scalar of this section, listed once: the loss's metrics, then the routing
+    /// statistics.
+    pub fn scalars(&self) -> Vec<(String, Option<f64>)> {
+        let mut out: Vec<(String, Option<f64>)> =
+            self.metrics.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        out.extend([
+            ("load_entropy".to_string(), Some(self.load_entropy)),
+            ("routing_entropy".to_string(), Some(self.routing_entropy)),
+            ("dead_experts".to_string(), Some(self.dead_experts as f64)),
+            (
+                "distinct_subsets".to_string(),
+                Some(self.distinct_subsets as f64),
+            ),
+            ("routing_margin".to_string(), self.routing_margin),
+            ("dropped_fraction".to_string(), Some(self.dropped_fraction)),
+            ("group_nmi".to_string(), self.group_nmi),
+        ]);
+        out
+    }
+}
+
+/// Named metrics as [`Scalars`] (non-finite values become `None`).
+pub fn to_scalars(metrics: &[(&'static str, f64)]) -> Scalars {
+    metrics
+        .iter()
+        .map(|&(k, v)| (k.to_string(), v.is_finite().then_some(v)))
+        .collect()
 }
 
 struct Block {
@@ -53,15 +89,24 @@ struct Block {
     dropped: usize,
 }
 
-fn eval_block(model: &SparseMoe<f32>, data: &Dataset<f32>, start: usize) -> Result<Block> {
+fn eval_block(model: &dyn Model<f32>, data: &Dataset<f32>, start: usize) -> Result<Block> {
     let end = (start + EVAL_BLOCK).min(data.len());
     let x = data.x.slice(s![start..end, ..]);
     let out = model.infer(x)?;
-    let k = out.routing.k();
+    let Some(top) = out.top_k() else {
+        return Ok(Block {
+            f: out.f.to_vec(),
+            idx: Array2::zeros((end - start, 0)),
+            entropy: 0.0,
+            margin: 0.0,
+            dropped: 0,
+        });
+    };
+    let k = top.routing.k();
     let mut entropy = 0.0;
     let mut margin = 0.0;
     let mut sorted = Vec::new();
-    for row in out.logits.rows() {
+    for row in top.logits.rows() {
         let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v)) as f64;
         let e: Vec<f64> = row.iter().map(|&v| (v as f64 - max).exp()).collect();
         let sum: f64 = e.iter().sum();
@@ -80,54 +125,57 @@ fn eval_block(model: &SparseMoe<f32>, data: &Dataset<f32>, start: usize) -> Resu
     }
     Ok(Block {
         f: out.f.to_vec(),
-        idx: out.routing.idx,
+        idx: top.routing.idx.clone(),
         entropy,
         margin,
-        dropped: out.dropped,
+        dropped: top.dropped,
     })
 }
 
-/// Evaluates `model` on `data` with ramp margin `gamma`, in blocks of [`EVAL_BLOCK`] rows run
-/// in parallel; the result does not depend on the number of threads.
+/// Evaluates `model` on `data` with the metrics of `loss`, in blocks of [`EVAL_BLOCK`] rows
+/// run in parallel; the result does not depend on the number of threads.
 ///
 /// # Errors
 /// Model errors (wrong width, non-finite input or logits).
-pub fn evaluate(model: &SparseMoe<f32>, data: &Dataset<f32>, gamma: f64) -> Result<EvalMetrics> {
+pub fn evaluate(
+    model: &dyn Model<f32>,
+    loss: &dyn Loss,
+    data: &Dataset<f32>,
+) -> Result<EvalMetrics> {
     let n = data.len();
     let cfg = model.config();
-    let (t, k) = (cfg.experts, cfg.k);
+    let (t, k) = (cfg.experts(), cfg.k());
     let starts: Vec<usize> = (0..n).step_by(EVAL_BLOCK).collect();
     let blocks: Vec<Block> = starts
         .par_iter()
         .map(|&s| eval_block(model, data, s))
         .collect::<Result<_>>()?;
-    let (mut loss, mut error, mut rmp, mut entropy, mut margin) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut entropy, mut margin) = (0.0, 0.0);
     let mut counts = vec![0usize; t];
     let mut dropped = 0;
     let mut subsets = HashSet::new();
     let mut top1 = Vec::with_capacity(n);
-    let mut row = 0;
+    let mut f = Vec::with_capacity(n);
     for b in &blocks {
-        for (i, &f) in b.f.iter().enumerate() {
-            let (f, y) = (f as f64, data.y[row + i] as f64);
-            loss += softplus(-y * f);
-            error += zero_one(f, y);
-            rmp += ramp(f, y, gamma);
-        }
+        f.extend(b.f.iter().map(|&v| v as f64));
         for r in b.idx.rows() {
             let mut key: Vec<usize> = r.to_vec();
             for &j in &key {
-                counts[j] += 1;
+                if let Some(c) = counts.get_mut(j) {
+                    *c += 1;
+                }
             }
-            top1.push(key[0]);
+            if let Some(&first) = key.first() {
+                top1.push(first);
+            }
             key.sort_unstable();
             subsets.insert(key);
         }
         entropy += b.entropy;
         margin += b.margin;
         dropped += b.dropped;
-        row += b.f.len();
     }
+    let y: Vec<f64> = data.y.iter().map(|&v| v as f64).collect();
     let nf = n.max(1) as f64;
     let total = (n * k).max(1) as f64;
     let load: Vec<f64> = counts.iter().map(|&c| c as f64 / total).collect();
@@ -138,9 +186,7 @@ pub fn evaluate(model: &SparseMoe<f32>, data: &Dataset<f32>, gamma: f64) -> Resu
         .sum::<f64>();
     Ok(EvalMetrics {
         n,
-        loss: loss / nf,
-        error: error / nf,
-        ramp: rmp / nf,
+        metrics: to_scalars(&loss.metrics(&f, &y)),
         dead_experts: counts.iter().filter(|&&c| c == 0).count(),
         load,
         load_entropy,
@@ -148,7 +194,11 @@ pub fn evaluate(model: &SparseMoe<f32>, data: &Dataset<f32>, gamma: f64) -> Resu
         distinct_subsets: subsets.len(),
         routing_margin: (k < t).then_some(margin / nf),
         dropped_fraction: dropped as f64 / total,
-        group_nmi: data.groups.as_ref().map(|g| nmi(&top1, g)),
+        group_nmi: data
+            .groups
+            .as_ref()
+            .filter(|_| top1.len() == n)
+            .map(|g| nmi(&top1, g)),
     })
 }
 

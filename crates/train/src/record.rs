@@ -1,8 +1,15 @@
 //! The run record: one JSON line per run.
 
 use serde::{Deserialize, Serialize};
+use smoe_tasks::DataDescription;
+use smoe_theory::BoundReport;
 
+use crate::metrics::Scalars;
 use crate::{EvalMetrics, TrainConfig};
+
+/// Version of the record format; part of every record and of every sweep's resume key, so
+/// records of another format are never mixed into a sweep.
+pub const SCHEMA: u32 = 2;
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,10 +28,11 @@ pub struct EpochRecord {
     pub epoch: usize,
     /// Learning rate of the epoch's last step.
     pub lr: f64,
-    /// Mean logistic loss over the epoch's mini-batches (weights changing as it goes).
+    /// Mean training loss over the epoch's mini-batches (weights changing as it goes).
     pub running_loss: f64,
-    /// Mean 0-1 error over the epoch's mini-batches.
-    pub running_error: f64,
+    /// Mean running error over the epoch's mini-batches (the 0-1 error for classification;
+    /// `None` for a loss without one).
+    pub running_error: Option<f64>,
     /// Mean balance loss per step (0 when off).
     pub balance_loss: f64,
     /// Mean z-loss per step (0 when off).
@@ -42,21 +50,35 @@ pub struct EpochEval {
     pub train: EvalMetrics,
     /// On the test set.
     pub test: EvalMetrics,
-    /// Test − train 0-1 error.
-    pub gap_01: f64,
-    /// Test − train ramp loss.
-    pub gap_ramp: f64,
+    /// The loss's generalization gaps (test − train) by name: `gap_01` and `gap_ramp` for
+    /// the logistic loss, `gap_mse` for the squared loss; at the top level of the JSON object.
+    #[serde(flatten)]
+    pub gaps: Scalars,
 }
 
 impl EpochEval {
-    /// Pairs train and test metrics with their gaps.
-    pub fn new(train: EvalMetrics, test: EvalMetrics) -> Self {
-        Self {
-            gap_01: test.error - train.error,
-            gap_ramp: test.ramp - train.ramp,
-            train,
-            test,
-        }
+    /// Pairs train and test metrics with the gaps `gaps` = (gap name, metric) lists.
+    pub fn new(
+        train: EvalMetrics,
+        test: EvalMetrics,
+        gaps: &[(&'static str, &'static str)],
+    ) -> Self {
+        let gaps = gaps
+            .iter()
+            .map(|&(gap, metric)| {
+                let v = match (test.get(metric), train.get(metric)) {
+                    (Some(a), Some(b)) => Some(a - b).filter(|g| g.is_finite()),
+                    _ => None,
+                };
+                (gap.to_string(), v)
+            })
+            .collect();
+        Self { train, test, gaps }
+    }
+
+    /// A gap by name.
+    pub fn gap(&self, name: &str) -> Option<f64> {
+        self.gaps.get(name).copied().flatten()
     }
 }
 
@@ -78,6 +100,8 @@ pub struct Timings {
 /// Everything about one run, written as one JSON line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
+    /// Record format version ([`SCHEMA`]).
+    pub schema: u32,
     /// smoe's version.
     pub smoe_version: String,
     /// Git commit of the source, when known.
@@ -86,6 +110,8 @@ pub struct RunRecord {
     pub config: TrainConfig,
     /// The run's seed (also in `config`).
     pub seed: u64,
+    /// What the model was trained and tested on: source kind, paths, content hash, sizes.
+    pub data: DataDescription,
     /// How the run ended.
     pub status: RunStatus,
     /// Why it stopped early, if it did.
@@ -103,14 +129,56 @@ pub struct RunRecord {
     /// Final evaluation (absent if the run diverged).
     #[serde(rename = "final")]
     pub final_eval: Option<EpochEval>,
-    /// Every bound with all its terms, δ and γ (a `smoe_theory::BoundReport`, filled by the
-    /// runner after training; absent if the run diverged or `eval.bounds` is off).
-    pub bounds: Option<serde_json::Value>,
+    /// Every bound with all its terms, δ and γ (absent if the run diverged, `eval.bounds` is
+    /// off, or no bound of smoe covers the run's loss or model).
+    pub bounds: Option<BoundReport>,
     /// Wall-clock timings.
     pub timings: Timings,
 }
 
 impl RunRecord {
+    /// Every named scalar of the record, listed once (the sweep summary, the plots and the
+    /// report are generated from this list): `train.<metric>` and `test.<metric>` of the final
+    /// evaluation, its gaps by name, `init_test.<metric>`, the bounds' `<bound>.<term>` and
+    /// complexity measures, `bayes_error`, `params`, and the timings `train_secs`,
+    /// `total_secs`, `train_samples_per_sec`.
+    pub fn scalars(&self) -> Vec<(String, Option<f64>)> {
+        let mut out = Vec::new();
+        if let Some(fin) = &self.final_eval {
+            for (set, m) in [("train", &fin.train), ("test", &fin.test)] {
+                out.extend(
+                    m.scalars()
+                        .into_iter()
+                        .map(|(k, v)| (format!("{set}.{k}"), v)),
+                );
+            }
+            out.extend(fin.gaps.iter().map(|(k, v)| (k.clone(), *v)));
+        }
+        out.extend(
+            self.init_test
+                .scalars()
+                .into_iter()
+                .map(|(k, v)| (format!("init_test.{k}"), v)),
+        );
+        if let Some(b) = &self.bounds {
+            out.extend(
+                b.scalars()
+                    .into_iter()
+                    .map(|(k, v)| (k, v.is_finite().then_some(v))),
+            );
+        }
+        out.push(("bayes_error".into(), self.bayes_error));
+        out.push(("params".into(), Some(self.params as f64)));
+        let t = &self.timings;
+        out.push(("train_secs".into(), Some(t.train_secs)));
+        out.push(("total_secs".into(), Some(t.total_secs)));
+        out.push((
+            "train_samples_per_sec".into(),
+            Some(t.train_samples_per_sec),
+        ));
+        out
+    }
+
     /// The record as one JSON line (no trailing newline).
     pub fn to_json_line(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))

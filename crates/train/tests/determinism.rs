@@ -1,7 +1,10 @@
 //! The same config and seed give byte-identical records (timings aside) with 1 and with 2
 //! threads; different seeds give different records.
 
+use smoe_experts::ExpertConfig;
 use smoe_gating::GateConfig;
+use smoe_model::{ModelConfig, SparseConfig};
+use smoe_tasks::{DataConfig, SyntheticData};
 use smoe_train::{TrainConfig, train};
 
 fn cfg(seed: u64) -> TrainConfig {
@@ -9,13 +12,22 @@ fn cfg(seed: u64) -> TrainConfig {
         seed,
         ..Default::default()
     };
-    c.data.m_train = 3000;
-    c.data.m_test = 5000;
+    c.data = DataConfig::Synthetic(SyntheticData {
+        m_train: 3000,
+        m_test: 5000,
+        ..Default::default()
+    });
     c.train.epochs = 3;
-    c.model.experts = 16;
-    c.model.k = 2;
-    c.model.expert.width = 64;
-    c.model.gate = GateConfig::NoisyTopk;
+    c.model = ModelConfig::Sparse(SparseConfig {
+        experts: 16,
+        k: 2,
+        expert: ExpertConfig {
+            width: 64,
+            ..Default::default()
+        },
+        gate: GateConfig::NoisyTopk,
+        ..Default::default()
+    });
     c.aux.balance = 0.01;
     c.aux.z_loss = 0.001;
     c.train.batch_size = 512;

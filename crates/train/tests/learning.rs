@@ -5,24 +5,30 @@
 //! 100 epochs: about 0.16 and 0.33.)
 
 use smoe_experts::ExpertConfig;
-use smoe_tasks::TaskConfig;
+use smoe_model::{ModelConfig, SparseConfig};
+use smoe_tasks::{DataConfig, SyntheticData, TaskConfig};
 use smoe_train::{RunRecord, TrainConfig, train};
 
 fn run(experts: usize, k: usize) -> RunRecord {
     let mut cfg = TrainConfig {
-        task: TaskConfig::MixtureOfLinear {
-            clusters: 4,
-            noise: 0.05,
-        },
-        ..Default::default()
-    };
-    cfg.data.d = 16;
-    cfg.data.m_train = 4096;
-    cfg.data.m_test = 20_000;
-    cfg.model.experts = experts;
-    cfg.model.k = k;
-    cfg.model.expert = ExpertConfig {
-        depth: 0,
+        data: DataConfig::Synthetic(SyntheticData {
+            d: 16,
+            m_train: 4096,
+            m_test: 20_000,
+            task: TaskConfig::MixtureOfLinear {
+                clusters: 4,
+                noise: 0.05,
+            },
+        }),
+        model: ModelConfig::Sparse(SparseConfig {
+            experts,
+            k,
+            expert: ExpertConfig {
+                depth: 0,
+                ..Default::default()
+            },
+            ..Default::default()
+        }),
         ..Default::default()
     };
     cfg.train.epochs = 100;
@@ -42,16 +48,20 @@ fn moe_beats_a_single_linear_expert_and_learns_the_clusters() {
     );
     eprintln!(
         "test error: MoE T=4 k=2 {:.4}, single linear {:.4}; cluster NMI init {:.3} -> final {:.3}",
-        m.test.error,
-        s.test.error,
+        m.test.get("error").expect("error"),
+        s.test.get("error").expect("error"),
         moe.init_test.group_nmi.unwrap_or(f64::NAN),
         m.test.group_nmi.unwrap_or(f64::NAN)
     );
-    assert!(m.test.error <= 0.20, "MoE test error {}", m.test.error);
     assert!(
-        s.test.error >= 0.28,
+        m.test.get("error").expect("error") <= 0.20,
+        "MoE test error {}",
+        m.test.get("error").expect("error")
+    );
+    assert!(
+        s.test.get("error").expect("error") >= 0.28,
         "single linear test error {}",
-        s.test.error
+        s.test.get("error").expect("error")
     );
     let (before, after) = (
         moe.init_test.group_nmi.expect("task has groups"),

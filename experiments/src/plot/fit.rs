@@ -1,6 +1,6 @@
 //! Least-squares straight-line fits (with or without an intercept) and their R².
 
-use super::svg::fmt_sig;
+use super::format::fmt_sig;
 
 /// A fitted line `y = slope · x + intercept` and its coefficient of determination.
 #[derive(Clone, Copy, Debug, PartialEq)]

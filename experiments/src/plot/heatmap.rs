@@ -2,267 +2,243 @@
 //! axes (e.g. the generalization gap over k × T).
 
 use anyhow::{Result, bail};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
 
-use super::frame::{Area, SMALL, axis_labels, title_block};
-use super::style::{VIRIDIS, hex, text_on, viridis};
-use super::svg::{HEIGHT, Svg, WIDTH, fmt_sig, num, text_width};
+use super::axes::{self, Axis};
+use super::canvas::{self, Area, INK, anchored};
+use super::format::{fmt_sig, text_width};
 
-/// Id of the hatch pattern of cells without a value.
-const HATCH_ID: &str = "smoe-hatch";
-/// Id of the colour bar's gradient.
-const GRADIENT_ID: &str = "smoe-viridis";
+/// Background of a cell without a value (and of the "no value" swatch).
+const HATCH_BACKGROUND: RGBColor = RGBColor(0xEE, 0xEE, 0xEE);
+/// The diagonal lines over a cell without a value.
+const HATCH_LINE: RGBColor = RGBColor(0xAA, 0xAA, 0xAA);
+/// Distance between hatch lines, in pixels (along each axis).
+const HATCH_STEP: i32 = 7;
 /// Label of the legend swatch for cells without a value.
 const NO_VALUE: &str = "no value";
+/// Number of colour strips of the colour bar.
+const STRIPS: usize = 64;
+/// Font size of the colour bar and swatch labels, in pixels.
+const KEY_PX: f64 = 11.0;
 
 /// A heatmap of `values[row][col]`: row `r` is labelled `y_ticks[r]` and drawn with row 0 at
-/// the bottom (the y axis grows upwards, as on the other plots); column `c` is labelled
-/// `x_ticks[c]`. 720 × 480 px.
+/// the bottom (the y axis grows upwards, as on the other charts); column `c` is labelled
+/// `x_ticks[c]`.
 ///
-/// Each `Some` cell (`class="cell"`) is coloured by viridis between the smallest and the
-/// largest value (all one colour, the middle one, when they are equal) and shows its value
-/// with 3 significant digits (`class="cell-value"`); each `None` cell (e.g. k > T) — and each
-/// non-finite value, noted under the title — is drawn hatched grey (`class="cell-empty"`)
-/// with a "no value" swatch beside the colour bar. The colour bar on the right is labelled
-/// with the minimum and maximum. Long x tick labels are turned 45°. With no row or no column
-/// the frame is drawn with the note "no data to plot". The output depends only on the
-/// arguments.
-///
-/// # Errors
-/// When `values` has not `y_ticks.len()` rows or a row has not `x_ticks.len()` entries.
-pub fn heatmap(
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    x_ticks: &[String],
-    y_ticks: &[String],
-    values: &[Vec<Option<f64>>],
-) -> Result<String> {
-    if values.len() != y_ticks.len() {
-        bail!(
-            "heatmap {title:?}: {} rows of values for {} y ticks",
-            values.len(),
-            y_ticks.len()
-        );
-    }
-    if let Some((r, row)) = values
-        .iter()
-        .enumerate()
-        .find(|(_, row)| row.len() != x_ticks.len())
-    {
-        bail!(
-            "heatmap {title:?}: row {r} has {} values for {} x ticks",
-            row.len(),
-            x_ticks.len()
-        );
-    }
-    let finite = || {
-        values
+/// Each `Some` cell is a rectangle coloured by viridis between the smallest and the largest
+/// value (the middle colour when they are equal), with its value printed in it (3 significant
+/// digits, black or white for contrast). Each `None` cell (e.g. k > T) — and each non-finite
+/// value, counted by [`Heatmap::skipped`] and noted under the title — is hatched grey (a
+/// light grey rectangle crossed by diagonal lines), with a "no value" swatch on the right.
+/// The colour bar on the right is labelled with the minimum (bottom) and the maximum (top).
+/// Column labels too wide to sit side by side are turned upright. With no row or no column,
+/// the frame is drawn with the note "no data to plot".
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Heatmap {
+    /// Title, centred above the chart.
+    pub title: String,
+    /// Label of the x axis (the columns).
+    pub x_label: String,
+    /// Label of the y axis (the rows).
+    pub y_label: String,
+    /// Column labels, left to right.
+    pub x_ticks: Vec<String>,
+    /// Row labels, bottom to top.
+    pub y_ticks: Vec<String>,
+    /// `values[row][col]`: `y_ticks.len()` rows of `x_ticks.len()` entries.
+    pub values: Vec<Vec<Option<f64>>>,
+}
+
+impl Heatmap {
+    /// The number of `Some` values that are not finite (drawn as cells without a value).
+    pub fn skipped(&self) -> usize {
+        self.values
             .iter()
             .flatten()
             .flatten()
-            .copied()
-            .filter(|v| v.is_finite())
-    };
-    let min = finite().fold(f64::INFINITY, f64::min);
-    let max = finite().fold(f64::NEG_INFINITY, f64::max);
-    let has_values = min.is_finite();
-    let non_finite = values
-        .iter()
-        .flatten()
-        .flatten()
-        .filter(|v| !v.is_finite())
-        .count();
-    let has_empty = values
-        .iter()
-        .flatten()
-        .any(|v| !v.is_some_and(f64::is_finite));
+            .filter(|v| !v.is_finite())
+            .count()
+    }
 
-    let mut svg = Svg::new(WIDTH, HEIGHT);
-    let note = (non_finite > 0).then(|| format!("{non_finite} non-finite value(s) shown as empty"));
-    let top = title_block(&mut svg, title, note.as_deref()) + 6.0;
-    let (min_label, max_label) = (fmt_sig(min, 3), fmt_sig(max, 3));
-    let mut key_w: f64 = 0.0;
-    if has_values {
-        key_w = key_w
-            .max(text_width(&min_label, SMALL))
-            .max(text_width(&max_label, SMALL));
-    }
-    if has_empty {
-        key_w = key_w.max(text_width(NO_VALUE, SMALL));
-    }
-    let widest = |ticks: &[String]| {
-        ticks
+    /// The number of cells drawn hatched: `None` cells and non-finite values.
+    pub fn hatched(&self) -> usize {
+        self.values
             .iter()
-            .map(|s| text_width(s, SMALL))
-            .fold(0.0, f64::max)
-    };
-    let left = 34.0 + widest(y_ticks) + 8.0;
-    let right = WIDTH - (16.0 + 14.0 + 6.0 + key_w + 12.0);
-    let cols = x_ticks.len().max(1) as f64;
-    let rotate = widest(x_ticks) > (right - left) / cols - 4.0;
-    let bottom = if rotate {
-        HEIGHT - (34.0 + widest(x_ticks) * 0.71).min(160.0)
-    } else {
-        HEIGHT - 54.0
-    };
-    let area = Area {
-        left,
-        right,
-        top,
-        bottom,
-    };
-    svg.push(&format!(
-        r##"<defs><pattern id="{HATCH_ID}" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="8" height="8" fill="#f2f2f2"/><line x1="0" y1="0" x2="0" y2="8" stroke="#b3b3b3" stroke-width="2"/></pattern>{}</defs>"##,
-        gradient()
-    ));
-    if values.is_empty() || x_ticks.is_empty() {
-        let attrs = r##"class="empty-note" text-anchor="middle" font-size="13" fill="#777777""##;
-        svg.text(
-            (left + right) / 2.0,
-            (top + bottom) / 2.0,
-            "no data to plot",
-            attrs,
-        );
-    } else {
-        cells(&mut svg, area, values, (min, max));
-        tick_labels(&mut svg, area, x_ticks, y_ticks, rotate);
+            .flatten()
+            .filter(|v| !v.is_some_and(f64::is_finite))
+            .count()
     }
-    axis_labels(&mut svg, x_label, y_label, area, HEIGHT - 14.0);
-    let bar_x = right + 16.0;
-    if has_values {
-        let h = bottom - top;
-        let attrs = format!(
-            r##"class="colorbar" fill="url(#{GRADIENT_ID})" stroke="#333333" stroke-width="0.5""##
-        );
-        svg.rect(bar_x, top, 14.0, h, &attrs);
-        let attrs = format!(r##"class="colorbar-label" font-size="{SMALL}" fill="#000000""##);
-        svg.text(bar_x + 20.0, top + 8.0, &max_label, &attrs);
-        svg.text(bar_x + 20.0, bottom, &min_label, &attrs);
-    }
-    if has_empty {
-        let y = if has_values { bottom + 10.0 } else { top };
-        let attrs = format!(
-            r##"class="legend-empty" fill="url(#{HATCH_ID})" stroke="#999999" stroke-width="0.5""##
-        );
-        svg.rect(bar_x, y, 14.0, 14.0, &attrs);
-        let attrs = format!(r##"class="legend-label" font-size="{SMALL}" fill="#000000""##);
-        svg.text(bar_x + 20.0, y + 11.0, NO_VALUE, &attrs);
-    }
-    svg.rect(
-        left,
-        top,
-        right - left,
-        bottom - top,
-        r##"class="frame" fill="none" stroke="#333333" stroke-width="1""##,
-    );
-    Ok(svg.finish())
-}
 
-/// The colour bar's vertical gradient (min at the bottom) through the viridis stops.
-fn gradient() -> String {
-    let last = (VIRIDIS.len() - 1) as f64;
-    let stops: String = VIRIDIS
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| {
-            format!(
-                r#"<stop offset="{}" stop-color="{}"/>"#,
-                num(i as f64 / last),
-                hex(c)
-            )
-        })
-        .collect();
-    format!(
-        r#"<linearGradient id="{GRADIENT_ID}" x1="0" y1="1" x2="0" y2="0">{stops}</linearGradient>"#
-    )
-}
-
-/// The cells, row 0 at the bottom, coloured over [`min`, `max`], with their values.
-fn cells(svg: &mut Svg, area: Area, values: &[Vec<Option<f64>>], (min, max): (f64, f64)) {
-    let rows = values.len() as f64;
-    let cols = values.first().map_or(1, Vec::len).max(1) as f64;
-    let (cw, ch) = (
-        (area.right - area.left) / cols,
-        (area.bottom - area.top) / rows,
-    );
-    let texts: Vec<Vec<Option<String>>> = values
-        .iter()
-        .map(|row| {
-            row.iter()
-                .map(|v| v.filter(|v| v.is_finite()).map(|v| fmt_sig(v, 3)))
-                .collect()
-        })
-        .collect();
-    let widest = texts
-        .iter()
-        .flatten()
-        .flatten()
-        .map(|s| s.chars().count())
-        .max()
-        .unwrap_or(1);
-    let font = (12.0f64)
-        .min(ch * 0.45)
-        .min((cw - 4.0) / (widest as f64 * super::svg::CHAR_WIDTH))
-        .max(5.0);
-    for (r, (row, row_text)) in values.iter().zip(&texts).enumerate() {
-        let y = area.bottom - (r as f64 + 1.0) * ch;
-        for (c, (v, text)) in row.iter().zip(row_text).enumerate() {
-            let x = area.left + c as f64 * cw;
-            match (v, text) {
-                (Some(v), Some(text)) => {
-                    let t = if max > min {
-                        (v - min) / (max - min)
-                    } else {
-                        0.5
-                    };
-                    let rgb = viridis(t);
-                    let attrs = format!(
-                        r##"class="cell" fill="{}" stroke="#ffffff" stroke-width="1""##,
-                        hex(rgb)
-                    );
-                    svg.rect(x, y, cw, ch, &attrs);
-                    let attrs = format!(
-                        r#"class="cell-value" text-anchor="middle" font-size="{}" fill="{}""#,
-                        num(font),
-                        text_on(rgb)
-                    );
-                    svg.text(x + cw / 2.0, y + ch / 2.0 + font * 0.35, text, &attrs);
-                }
-                _ => {
-                    let attrs = format!(
-                        r##"class="cell-empty" fill="url(#{HATCH_ID})" stroke="#ffffff" stroke-width="1""##
-                    );
-                    svg.rect(x, y, cw, ch, &attrs);
+    /// The chart as SVG text (720 × 480 px); the same chart gives the same bytes.
+    ///
+    /// # Errors
+    /// When `values` has not `y_ticks.len()` rows or a row has not `x_ticks.len()` entries.
+    pub fn render(&self) -> Result<String> {
+        self.check_shape()?;
+        let finite = || {
+            self.values
+                .iter()
+                .flatten()
+                .flatten()
+                .copied()
+                .filter(|v| v.is_finite())
+        };
+        let min = finite().fold(f64::INFINITY, f64::min);
+        let max = finite().fold(f64::NEG_INFINITY, f64::max);
+        let scale = min.is_finite().then_some((min, max));
+        let has_empty = self.hatched() > 0;
+        let (min_label, max_label) = (fmt_sig(min, 3), fmt_sig(max, 3));
+        let mut key_w: f64 = 0.0;
+        if scale.is_some() {
+            key_w = key_w
+                .max(text_width(&min_label, KEY_PX))
+                .max(text_width(&max_label, KEY_PX));
+        }
+        if has_empty {
+            key_w = key_w.max(text_width(NO_VALUE, KEY_PX));
+        }
+        let panel = (key_w + 44.0).ceil() as i32;
+        let skipped = self.skipped();
+        let note = (skipped > 0).then(|| format!("{skipped} non-finite value(s) shown as empty"));
+        canvas::render(|root| {
+            let body = canvas::header(root, &self.title, note.as_deref())?;
+            let (area, _) = body.split_horizontally(canvas::WIDTH as i32 - panel);
+            let x_axis = Axis::categories(&self.x_ticks);
+            let y_axis = Axis::categories(&self.y_ticks);
+            let chart = axes::draw(root, &area, &x_axis, &y_axis, &self.x_label, &self.y_label)?;
+            if self.values.is_empty() || self.x_ticks.is_empty() {
+                canvas::no_data(root, &chart)?;
+            }
+            for (r, row) in self.values.iter().enumerate() {
+                for (c, v) in row.iter().enumerate() {
+                    let (x0, y0) = chart.backend_coord(&(c as f64, r as f64 + 1.0));
+                    let (x1, y1) = chart.backend_coord(&(c as f64 + 1.0, r as f64));
+                    // A 1 px white gap around each cell (none left on tiny cells).
+                    let cell = (x0 + 1, y0 + 1, (x1 - 1).max(x0 + 1), (y1 - 1).max(y0 + 1));
+                    match (v.filter(|v| v.is_finite()), scale) {
+                        (Some(v), Some((min, max))) => value_cell(root, cell, v, min, max)?,
+                        _ => hatch(root, cell)?,
+                    }
                 }
             }
+            let (_, top, right, bottom) = axes::plot_box(&chart);
+            let bar_x = right + 22;
+            if let Some((min, max)) = scale {
+                colour_bar(root, (bar_x, top, bar_x + 14, bottom), min, max)?;
+                let style = anchored(KEY_PX, HPos::Left, VPos::Top);
+                root.draw(&Text::new(max_label.clone(), (bar_x + 20, top), style))?;
+                let style = anchored(KEY_PX, HPos::Left, VPos::Bottom);
+                root.draw(&Text::new(min_label.clone(), (bar_x + 20, bottom), style))?;
+            }
+            if has_empty {
+                let y = if scale.is_some() { bottom + 12 } else { top };
+                hatch(root, (bar_x, y, bar_x + 14, y + 14))?;
+                let style = anchored(KEY_PX, HPos::Left, VPos::Center);
+                root.draw(&Text::new(NO_VALUE, (bar_x + 20, y + 7), style))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Checks that `values` is `y_ticks.len()` × `x_ticks.len()`.
+    fn check_shape(&self) -> Result<()> {
+        let (title, rows, cols) = (&self.title, self.y_ticks.len(), self.x_ticks.len());
+        if self.values.len() != rows {
+            bail!(
+                "heatmap {title:?}: {} rows of values for {rows} y ticks",
+                self.values.len()
+            );
         }
+        if let Some((r, row)) = self
+            .values
+            .iter()
+            .enumerate()
+            .find(|(_, row)| row.len() != cols)
+        {
+            bail!(
+                "heatmap {title:?}: row {r} has {} values for {cols} x ticks",
+                row.len()
+            );
+        }
+        Ok(())
     }
 }
 
-/// Tick labels at the cell centres; x labels turned 45° when `rotate`.
-fn tick_labels(svg: &mut Svg, area: Area, x_ticks: &[String], y_ticks: &[String], rotate: bool) {
-    let cw = (area.right - area.left) / x_ticks.len().max(1) as f64;
-    let ch = (area.bottom - area.top) / y_ticks.len().max(1) as f64;
-    for (c, label) in x_ticks.iter().enumerate() {
-        let x = area.left + (c as f64 + 0.5) * cw;
-        let y = area.bottom + if rotate { 12.0 } else { 18.0 };
-        let attrs = if rotate {
-            format!(
-                r##"class="tick-label" text-anchor="end" font-size="{SMALL}" fill="#333333" transform="rotate(-45 {} {})""##,
-                num(x),
-                num(y)
-            )
-        } else {
-            format!(
-                r##"class="tick-label" text-anchor="middle" font-size="{SMALL}" fill="#333333""##
-            )
-        };
-        svg.text(x, y, label, &attrs);
+/// The viridis colour of `v` on [`min`, `max`] (the middle colour when `min == max`).
+fn viridis(v: f64, min: f64, max: f64) -> RGBColor {
+    let t = if max > min {
+        ((v - min) / (max - min)).clamp(0.0, 1.0)
+    } else {
+        0.5
+    };
+    ViridisRGB.get_color(t)
+}
+
+/// A cell `(left, top, right, bottom)` coloured for `v`, with `v` printed in its middle.
+fn value_cell(
+    root: &Area,
+    (x0, y0, x1, y1): (i32, i32, i32, i32),
+    v: f64,
+    min: f64,
+    max: f64,
+) -> Result<()> {
+    let fill = viridis(v, min, max);
+    root.draw(&Rectangle::new([(x0, y0), (x1, y1)], fill.filled()))?;
+    let text = fmt_sig(v, 3);
+    let (w, h) = (f64::from(x1 - x0), f64::from(y1 - y0));
+    let px = 12f64
+        .min(h * 0.45)
+        .min((w - 4.0) / (text.chars().count() as f64 * 0.6))
+        .floor()
+        .max(8.0);
+    let RGBColor(r, g, b) = fill;
+    let luma = 0.299 * f64::from(r) + 0.587 * f64::from(g) + 0.114 * f64::from(b);
+    let ink = if luma > 140.0 { INK } else { WHITE };
+    let style = anchored(px, HPos::Center, VPos::Center).color(&ink);
+    root.draw(&Text::new(text, ((x0 + x1) / 2, (y0 + y1) / 2), style))?;
+    Ok(())
+}
+
+/// A hatched rectangle `(left, top, right, bottom)`: light grey, crossed by "/" lines.
+fn hatch(root: &Area, (x0, y0, x1, y1): (i32, i32, i32, i32)) -> Result<()> {
+    root.draw(&Rectangle::new(
+        [(x0, y0), (x1, y1)],
+        HATCH_BACKGROUND.filled(),
+    ))?;
+    // Lines x + y = k, clipped to the rectangle.
+    let mut k = x0 + y0 + HATCH_STEP;
+    while k < x1 + y1 {
+        let (xa, xb) = ((k - y1).max(x0), (k - y0).min(x1));
+        if xa < xb {
+            root.draw(&PathElement::new(
+                vec![(xa, k - xa), (xb, k - xb)],
+                HATCH_LINE.stroke_width(1),
+            ))?;
+        }
+        k += HATCH_STEP;
     }
-    let attrs =
-        format!(r##"class="tick-label" text-anchor="end" font-size="{SMALL}" fill="#333333""##);
-    for (r, label) in y_ticks.iter().enumerate() {
-        let y = area.bottom - (r as f64 + 0.5) * ch;
-        svg.text(area.left - 8.0, y + 4.0, label, &attrs);
+    Ok(())
+}
+
+/// The colour bar in `(left, top, right, bottom)`: viridis from `min` (bottom) to `max` (top)
+/// in [`STRIPS`] strips, framed.
+fn colour_bar(
+    root: &Area,
+    (x0, y0, x1, y1): (i32, i32, i32, i32),
+    min: f64,
+    max: f64,
+) -> Result<()> {
+    let h = f64::from(y1 - y0);
+    for k in 0..STRIPS {
+        let top = y1 - (h * (k + 1) as f64 / STRIPS as f64).round() as i32;
+        let bottom = y1 - (h * k as f64 / STRIPS as f64).round() as i32;
+        if bottom > top {
+            let t = (k as f64 + 0.5) / STRIPS as f64;
+            let fill = viridis(min + t * (max - min), min, max);
+            root.draw(&Rectangle::new([(x0, top), (x1, bottom)], fill.filled()))?;
+        }
     }
+    root.draw(&Rectangle::new([(x0, y0), (x1, y1)], INK.stroke_width(1)))?;
+    Ok(())
 }

@@ -1,181 +1,193 @@
-//! Scatter plots: log–log with an optional y = x diagonal, and linear with a fitted line.
+//! Scatter charts: groups of points on linear or log–log axes, with an optional y = x
+//! diagonal and an optional fitted line.
 
 use anyhow::Result;
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
 
-use super::axis::Range;
+use super::axes::{self, Axis, Chart};
+use super::canvas::{self, LegendEntry, MUTED, Shape, Stroke, color};
 use super::fit::Fit;
-use super::frame::{Chart, ChartSpec, LegendAt, LegendEntry};
-use super::style::{Shape, color, marker};
+use super::ticks::Range;
 
-/// One group of points of [`scatter_loglog`] (one colour and marker shape, one legend row).
+/// One group of points of a [`ScatterChart`] (one colour and marker shape, one legend row).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ScatterGroup {
-    /// Legend label.
+    /// Legend label (a group with an empty label gets no legend row).
     pub label: String,
     /// Points `(x, y)`.
     pub points: Vec<(f64, f64)>,
 }
 
-/// Colour of the reference lines (diagonal).
-const REFERENCE: &str = "#555555";
-
-/// A log–log (base 10) scatter plot, one colour and marker shape per group, with a legend;
-/// with `diagonal`, a dashed y = x line, and both axes then cover the same range so the
-/// diagonal always shows. 720 × 480 px.
+/// A scatter chart: measured gap against a bound (log–log, with the y = x diagonal), or gap
+/// against a complexity shape with its least-squares line.
 ///
-/// Points with a non-finite coordinate, x ≤ 0 or y ≤ 0 cannot be placed on log axes and are
-/// skipped; their number is noted under the title. Each plotted point is one element with
-/// `class="marker"`. With nothing left to plot, the frame is drawn with the note
-/// "no positive finite points to plot". The output depends only on the arguments.
+/// Group `i` is drawn in Okabe–Ito colour `i` with marker shape `i` and gets a legend row on
+/// the right; the diagonal adds a row "y = x" (dashed grey), the fit a row with its
+/// [`Fit::equation`] (`y = a x + b, R² = …`) in the colour after the groups'.
 ///
-/// # Errors
-/// None in practice (log coordinates of finite positive values always fit an `f64`); the
-/// `Result` matches the other plots.
-pub fn scatter_loglog(
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    groups: &[ScatterGroup],
-    diagonal: bool,
-) -> Result<String> {
-    let mut skipped = 0usize;
-    let kept: Vec<Vec<(f64, f64)>> = groups
-        .iter()
-        .map(|g| {
-            let pts: Vec<(f64, f64)> = g
-                .points
-                .iter()
-                .copied()
-                .filter(|&(x, y)| x.is_finite() && y.is_finite() && x > 0.0 && y > 0.0)
-                .collect();
-            skipped += g.points.len() - pts.len();
-            pts
-        })
-        .collect();
-    let xs: Vec<f64> = kept.iter().flatten().map(|p| p.0).collect();
-    let ys: Vec<f64> = kept.iter().flatten().map(|p| p.1).collect();
-    let (x_range, y_range) = if diagonal {
-        let both: Vec<f64> = xs.iter().chain(&ys).copied().collect();
-        let r = Range::covering(&both, true)?;
-        (r, r)
-    } else {
-        (Range::covering(&xs, true)?, Range::covering(&ys, true)?)
-    };
-    let mut legend: Vec<LegendEntry> = groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| LegendEntry {
-            label: g.label.clone(),
-            color: color(i),
-            marker: Some(Shape::nth(i)),
-            line: None,
-            band: false,
-        })
-        .collect();
-    if diagonal {
-        legend.push(LegendEntry {
-            label: "y = x".into(),
-            color: REFERENCE,
-            marker: None,
-            line: Some(true),
-            band: false,
-        });
-    }
-    let note = (skipped > 0)
-        .then(|| format!("{skipped} point(s) not shown (non-finite, or ≤ 0 on a log axis)"));
-    let spec = ChartSpec {
-        title,
-        x_label,
-        y_label,
-        note,
-        legend,
-        legend_at: LegendAt::Right,
-        empty_note: xs.is_empty().then_some("no positive finite points to plot"),
-    };
-    let mut chart = Chart::begin(&spec, x_range, y_range);
-    if diagonal {
-        let (lo, hi) = (x_range.lo, x_range.hi);
-        let attrs = format!(
-            r#"class="diagonal" stroke="{REFERENCE}" stroke-width="1.5" stroke-dasharray="6 4""#
-        );
-        let (x1, y1, x2, y2) = (
-            chart.px_t(lo),
-            chart.py_t(lo),
-            chart.px_t(hi),
-            chart.py_t(hi),
-        );
-        chart.svg().line(x1, y1, x2, y2, &attrs);
-    }
-    draw_markers(&mut chart, &kept);
-    Ok(chart.finish())
+/// Points that cannot be placed (a non-finite coordinate, or one ≤ 0 when `log_log`) are
+/// skipped and their number ([`ScatterChart::skipped`]) is written under the title. With
+/// `diagonal`, both axes cover the same range, so the diagonal runs corner to corner. The fit
+/// is drawn where it crosses the plot area (on log–log axes as the curve it becomes), and not
+/// at all if a coefficient is not finite; the axes cover the points, not the line. With no
+/// point, the frame (and the line) is drawn with the note "no data to plot".
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ScatterChart {
+    /// Title, centred above the chart.
+    pub title: String,
+    /// Label of the x axis.
+    pub x_label: String,
+    /// Label of the y axis.
+    pub y_label: String,
+    /// The point groups, in legend order.
+    pub groups: Vec<ScatterGroup>,
+    /// Whether both axes are logarithmic (base 10).
+    pub log_log: bool,
+    /// Whether to draw the dashed y = x line (and give both axes one range).
+    pub diagonal: bool,
+    /// A fitted line `y = a x + b` to draw across the points.
+    pub fit: Option<Fit>,
 }
 
-/// A scatter plot on linear axes with the fitted line `fit` (if any) drawn across the plot,
-/// the legend reading `data (n = N)` and the fit's [`Fit::equation`] (`y = a x + b,
-/// R² = …`). 720 × 480 px.
-///
-/// Points with a non-finite coordinate are skipped and their number noted under the title;
-/// each plotted point is one element with `class="marker"`; the line is the element with
-/// `class="fit-line"`. A fit with a non-finite coefficient is not drawn. With no point, the
-/// frame (and the line, if given) is drawn with the note "no data to plot". The output
-/// depends only on the arguments.
-///
-/// # Errors
-/// When the values span more than an `f64` can represent (e.g. `-1e308` and `1e308`).
-pub fn scatter_with_fit(
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    points: &[(f64, f64)],
-    fit: Option<&Fit>,
-) -> Result<String> {
-    let kept: Vec<(f64, f64)> = points
-        .iter()
-        .copied()
-        .filter(|(x, y)| x.is_finite() && y.is_finite())
-        .collect();
-    let skipped = points.len() - kept.len();
-    let fit = fit.filter(|f| f.slope.is_finite() && f.intercept.is_finite());
-    let xs: Vec<f64> = kept.iter().map(|p| p.0).collect();
-    let ys: Vec<f64> = kept.iter().map(|p| p.1).collect();
-    let x_range = Range::covering(&xs, false)?;
-    let y_range = Range::covering(&ys, false)?;
-    let mut legend = vec![LegendEntry {
-        label: format!("data (n = {})", kept.len()),
-        color: color(0),
-        marker: Some(Shape::Circle),
-        line: None,
-        band: false,
-    }];
-    if let Some(f) = fit {
-        legend.push(LegendEntry {
-            label: f.equation(),
-            color: color(1),
-            marker: None,
-            line: Some(false),
-            band: false,
+/// Samples of the fit on log–log axes (where the straight line becomes a curve).
+const CURVE_SAMPLES: usize = 128;
+
+impl ScatterChart {
+    /// The number of points not shown: a non-finite coordinate, or one ≤ 0 when `log_log`.
+    pub fn skipped(&self) -> usize {
+        let total: usize = self.groups.iter().map(|g| g.points.len()).sum();
+        total - self.kept().iter().map(Vec::len).sum::<usize>()
+    }
+
+    /// The chart as SVG text (720 × 480 px); the same chart gives the same bytes.
+    ///
+    /// # Errors
+    /// When the values span more than an `f64` can represent (e.g. `-1e308` and `1e308`).
+    pub fn render(&self) -> Result<String> {
+        let kept = self.kept();
+        let xs: Vec<f64> = kept.iter().flatten().map(|p| p.0).collect();
+        let ys: Vec<f64> = kept.iter().flatten().map(|p| p.1).collect();
+        let (x_range, y_range) = if self.diagonal {
+            let both: Vec<f64> = xs.iter().chain(&ys).copied().collect();
+            let r = Range::covering(&both, self.log_log)?;
+            (r, r)
+        } else {
+            (
+                Range::covering(&xs, self.log_log)?,
+                Range::covering(&ys, self.log_log)?,
+            )
+        };
+        let fit = self
+            .fit
+            .filter(|f| f.slope.is_finite() && f.intercept.is_finite());
+        let skipped = self.skipped();
+        let note = (skipped > 0).then(|| {
+            let why = if self.log_log {
+                "non-finite, or ≤ 0 on a log axis"
+            } else {
+                "non-finite"
+            };
+            format!("{skipped} point(s) not shown ({why})")
         });
+        let mut entries: Vec<LegendEntry> = self
+            .groups
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| !g.label.is_empty())
+            .map(|(i, g)| LegendEntry {
+                label: g.label.clone(),
+                color: color(i),
+                marker: Some(Shape::nth(i)),
+                line: None,
+                band: false,
+            })
+            .collect();
+        if self.diagonal {
+            entries.push(LegendEntry {
+                label: "y = x".into(),
+                color: MUTED,
+                marker: None,
+                line: Some(Stroke::Dashed),
+                band: false,
+            });
+        }
+        let fit_color = color(self.groups.len());
+        if let Some(f) = fit {
+            entries.push(LegendEntry {
+                label: f.equation(),
+                color: fit_color,
+                marker: None,
+                line: Some(Stroke::Solid),
+                band: false,
+            });
+        }
+        canvas::render(|root| {
+            let body = canvas::header(root, &self.title, note.as_deref())?;
+            let area = canvas::legend(&body, &entries)?;
+            let (x_axis, y_axis) = (Axis::numeric(x_range), Axis::numeric(y_range));
+            let mut chart =
+                axes::draw(root, &area, &x_axis, &y_axis, &self.x_label, &self.y_label)?;
+            if xs.is_empty() {
+                canvas::no_data(root, &chart)?;
+            }
+            if self.diagonal {
+                let (lo, hi) = (x_range.lo, x_range.hi);
+                chart.draw_series(std::iter::once(DashedPathElement::new(
+                    vec![(lo, lo), (hi, hi)],
+                    6,
+                    4,
+                    MUTED.stroke_width(1),
+                )))?;
+            }
+            if let Some(f) = fit {
+                for run in self.fit_runs(&f, x_range, y_range) {
+                    chart.draw_series(LineSeries::new(run, fit_color.stroke_width(2)))?;
+                }
+            }
+            draw_markers(root, &chart, &kept)?;
+            Ok(())
+        })
     }
-    let spec = ChartSpec {
-        title,
-        x_label,
-        y_label,
-        note: (skipped > 0).then(|| format!("{skipped} non-finite point(s) not shown")),
-        legend,
-        legend_at: LegendAt::Top,
-        empty_note: kept.is_empty().then_some("no data to plot"),
-    };
-    let mut chart = Chart::begin(&spec, x_range, y_range);
-    if let Some(f) = fit
-        && let Some((x1, x2)) = visible_span(f, x_range, y_range)
-    {
-        let (x1, y1) = (chart.px_t(x1), chart.py_t(f.predict(x1)));
-        let (x2, y2) = (chart.px_t(x2), chart.py_t(f.predict(x2)));
-        let attrs = format!(r#"class="fit-line" stroke="{}" stroke-width="2""#, color(1));
-        chart.svg().line(x1, y1, x2, y2, &attrs);
+
+    /// The points of each group that can be placed, in plot coordinates.
+    fn kept(&self) -> Vec<Vec<(f64, f64)>> {
+        self.groups
+            .iter()
+            .map(|g| {
+                g.points
+                    .iter()
+                    .filter_map(|&(x, y)| {
+                        Some((
+                            Range::to_plot(x, self.log_log)?,
+                            Range::to_plot(y, self.log_log)?,
+                        ))
+                    })
+                    .collect()
+            })
+            .collect()
     }
-    draw_markers(&mut chart, &[kept]);
-    Ok(chart.finish())
+
+    /// The visible pieces of the fitted line, in plot coordinates: one straight segment on
+    /// linear axes; runs of samples inside the plot area on log–log axes.
+    fn fit_runs(&self, fit: &Fit, x: Range, y: Range) -> Vec<Vec<(f64, f64)>> {
+        if !self.log_log {
+            return visible_span(fit, x, y)
+                .map(|(a, b)| vec![vec![(a, fit.predict(a)), (b, fit.predict(b))]])
+                .unwrap_or_default();
+        }
+        let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+        for i in 0..=CURVE_SAMPLES {
+            let tx = x.lo + (x.hi - x.lo) * i as f64 / CURVE_SAMPLES as f64;
+            let ty = Range::to_plot(fit.predict(10f64.powf(tx)), true);
+            match (ty.filter(|t| (y.lo..=y.hi).contains(t)), runs.last_mut()) {
+                (Some(ty), Some(run)) => run.push((tx, ty)),
+                _ => runs.push(Vec::new()),
+            }
+        }
+        runs.retain(|r| r.len() >= 2);
+        runs
+    }
 }
 
 /// The x interval over which the line `fit` lies inside the plot area, if it crosses it.
@@ -195,12 +207,11 @@ fn visible_span(fit: &Fit, x: Range, y: Range) -> Option<(f64, f64)> {
 }
 
 /// One marker per point, group `i` in colour and shape `i`.
-fn draw_markers(chart: &mut Chart, groups: &[Vec<(f64, f64)>]) {
+fn draw_markers(root: &canvas::Area, chart: &Chart, groups: &[Vec<(f64, f64)>]) -> Result<()> {
     for (i, pts) in groups.iter().enumerate() {
-        for &(x, y) in pts {
-            let (cx, cy) = chart.at(x, y);
-            let m = marker(Shape::nth(i), cx, cy, 4.0, color(i), "marker");
-            chart.svg().push(&m);
+        for p in pts {
+            canvas::marker(root, Shape::nth(i), chart.backend_coord(p), color(i))?;
         }
     }
+    Ok(())
 }

@@ -1,38 +1,76 @@
-//! `report.md`: a sweep's report that reads on its own.
+//! `report.md`: a sweep's report that reads on its own, keyed by the sweep's own axes.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use anyhow::Result;
 use smoe_theory::{GridRun, MissingCells, granulated_kendall, kendall_tau};
 
-use super::figures::{BOUNDS, Figures};
-use super::summary::{CellSummary, Summary};
-use crate::sweep::{QUICK_CONFIG, SweepConfig, SweepLine};
+use super::figures::{Figures, bound_label, bounds_in, gap_label};
+use super::summary::{Axis, CellSummary, Summary, show};
+use crate::sweep::{LineStatus, QUICK_CONFIG, SweepConfig, SweepLine};
+
+/// Routing statistics among the `test.*` scalars (everything else there is a loss metric).
+const ROUTING: &[&str] = &[
+    "load_entropy",
+    "routing_entropy",
+    "dead_experts",
+    "distinct_subsets",
+    "routing_margin",
+    "dropped_fraction",
+    "group_nmi",
+];
 
 fn f3(v: Option<f64>) -> String {
     v.map_or("–".into(), |x| format!("{x:.3}"))
 }
 
-/// How a metric changes along one axis, other axes fixed: (rose, fell, flat, mean change).
-fn trend(
-    s: &Summary,
-    metric: &str,
-    key: impl Fn(&CellSummary) -> (usize, usize),
-    along: impl Fn(&CellSummary) -> usize,
-) -> (usize, usize, usize, f64) {
-    let mut groups: std::collections::BTreeMap<(usize, usize), Vec<&CellSummary>> =
-        std::collections::BTreeMap::new();
-    for c in &s.cells {
-        groups.entry(key(c)).or_default().push(c);
+/// The loss's metric names (`loss`, `error`, `ramp` / `loss`, `mse`, `r2`), in record order.
+fn loss_metrics(s: &Summary) -> Vec<String> {
+    s.scalars
+        .iter()
+        .filter_map(|n| n.strip_prefix("test."))
+        .filter(|n| !ROUTING.contains(n))
+        .map(String::from)
+        .collect()
+}
+
+/// The test metric a reader looks at first, and whether lower is better.
+fn headline_metric(s: &Summary) -> (String, bool) {
+    let m = loss_metrics(s);
+    for (name, lower) in [("error", true), ("mse", true)] {
+        if m.iter().any(|x| x == name) {
+            return (format!("test.{name}"), lower);
+        }
     }
+    ("test.loss".into(), true)
+}
+
+/// How `metric` changes along `axis` at fixed other coordinates, from its smallest to its
+/// largest value: (rose, fell, flat, mean change).
+fn trend(s: &Summary, metric: &str, axis: &Axis) -> (usize, usize, usize, f64) {
+    let mut groups: BTreeMap<String, Vec<&CellSummary>> = BTreeMap::new();
+    for c in &s.cells {
+        let mut rest = c.coords.clone();
+        rest.remove(&axis.name);
+        groups
+            .entry(serde_json::to_string(&rest).unwrap_or_default())
+            .or_default()
+            .push(c);
+    }
+    let pos = |c: &CellSummary| {
+        c.coord(&axis.name)
+            .and_then(|v| axis.values.iter().position(|x| x == v))
+            .unwrap_or(0)
+    };
     let (mut rose, mut fell, mut flat, mut total, mut n) = (0, 0, 0, 0.0, 0);
     for cells in groups.values() {
-        let lo = cells.iter().min_by_key(|c| along(c));
-        let hi = cells.iter().max_by_key(|c| along(c));
+        let lo = cells.iter().min_by_key(|c| pos(c));
+        let hi = cells.iter().max_by_key(|c| pos(c));
         let (Some(lo), Some(hi)) = (lo, hi) else {
             continue;
         };
-        if along(lo) == along(hi) {
+        if pos(lo) == pos(hi) {
             continue;
         }
         let (Some(a), Some(b)) = (lo.mean(metric), hi.mean(metric)) else {
@@ -57,7 +95,7 @@ fn trend_sentence(what: &str, axis: &str, fixed: &str, t: (usize, usize, usize, 
     let n = rose + fell + flat;
     if n == 0 {
         return format!(
-            "- {what} against {axis}: the grid has a single {axis} value, no trend to read.\n"
+            "- {what} against {axis}: no two cells differ only in {axis}, no trend to read.\n"
         );
     }
     let verdict = if rose > fell {
@@ -72,17 +110,15 @@ fn trend_sentence(what: &str, axis: &str, fixed: &str, t: (usize, usize, usize, 
     )
 }
 
-/// Reads one grid coordinate of a cell.
-type AxisOf = fn(&CellSummary) -> usize;
 /// A measure of a cell compared with its gap.
 type Measure<'a> = Box<dyn Fn(&CellSummary) -> Option<f64> + 'a>;
 
-/// Kendall τ and granulated Ψ of `measure` against the ramp gap over cells.
+/// Kendall τ and granulated Ψ of `measure` against the ramp gap over cells, the granulation
+/// over every varying axis.
 fn ranking(
     s: &Summary,
     measure: impl Fn(&CellSummary) -> Option<f64>,
 ) -> (Option<f64>, Option<f64>, String) {
-    let (ks, ts, ms) = s.axes();
     let pairs: Vec<(&CellSummary, f64, f64)> = s
         .cells
         .iter()
@@ -90,23 +126,21 @@ fn ranking(
         .collect();
     let (m, g): (Vec<f64>, Vec<f64>) = pairs.iter().map(|p| (p.1, p.2)).unzip();
     let tau = kendall_tau(&m, &g).ok();
-    let all: [(&str, usize, AxisOf); 3] = [
-        ("k", ks.len(), |c| c.k),
-        ("T", ts.len(), |c| c.t),
-        ("m", ms.len(), |c| c.m),
-    ];
-    let axes: Vec<(&str, AxisOf)> = all
-        .into_iter()
-        .filter(|(_, n, _)| *n > 1)
-        .map(|(a, _, f)| (a, f))
-        .collect();
+    let axes: Vec<&Axis> = s.axes.iter().filter(|a| a.values.len() > 1).collect();
     if axes.is_empty() {
         return (tau, None, String::new());
     }
     let runs: Vec<GridRun<usize>> = pairs
         .iter()
         .map(|(c, m, g)| GridRun {
-            coords: axes.iter().map(|(_, f)| f(c)).collect(),
+            coords: axes
+                .iter()
+                .map(|a| {
+                    c.coord(&a.name)
+                        .and_then(|v| a.values.iter().position(|x| x == v))
+                        .unwrap_or(0)
+                })
+                .collect(),
             measure: *m,
             gap: *g,
         })
@@ -116,13 +150,91 @@ fn ranking(
             let per = gk
                 .axes
                 .iter()
-                .map(|a| format!("ψ_{} = {:.3}", axes.get(a.axis).map_or("?", |x| x.0), a.psi))
+                .map(|a| {
+                    format!(
+                        "ψ_{} = {:.3}",
+                        axes.get(a.axis).map_or("?".into(), |x| x.label()),
+                        a.psi
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", ");
             (tau, Some(gk.psi), per)
         }
         Err(e) => (tau, None, format!("Ψ not defined here: {e}")),
     }
+}
+
+/// The setup lines of the report, from the first record.
+fn setup(md: &mut String, lines: &[SweepLine]) -> Result<()> {
+    let Some(r) = lines.iter().find_map(|l| l.record.as_ref()) else {
+        return Ok(());
+    };
+    let c = &r.config;
+    match &c.data {
+        smoe_tasks::DataConfig::Synthetic(sy) => writeln!(
+            md,
+            "- data: synthetic task `{}`, d = {}, {} test samples",
+            serde_json::to_string(&sy.task).unwrap_or_default(),
+            r.data.d,
+            r.data.m_test
+        )?,
+        _ => writeln!(
+            md,
+            "- data: {} files {} (content hash `{}`), d = {}, {} training and {} test samples",
+            r.data.kind,
+            r.data.paths.join(", "),
+            r.data.content_hash.as_deref().unwrap_or("-"),
+            r.data.d,
+            r.data.m_train,
+            r.data.m_test
+        )?,
+    }
+    match c.model.as_sparse() {
+        Some(m) => writeln!(
+            md,
+            "- model: `{}`, router `{}`, gate `{}`, experts of depth {} and width {} (`{}`), {}",
+            c.model.kind(),
+            m.router.kind(),
+            m.gate.kind(),
+            m.expert.depth,
+            m.expert.width,
+            serde_json::to_string(&m.expert.activation)
+                .unwrap_or_default()
+                .trim_matches('"'),
+            m.capacity_factor
+                .map_or("dropless".into(), |cf| format!("capacity factor {cf}"))
+        )?,
+        None => writeln!(md, "- model: `{}`", c.model.kind())?,
+    }
+    writeln!(
+        md,
+        "- loss: `{}`; training: {} epochs, batch {}, `{}` lr {}, auxiliary losses: balance {}, z-loss {}, importance {}",
+        c.loss.kind(),
+        c.train.epochs,
+        c.train.batch_size,
+        serde_json::to_string(&c.train.optimizer)
+            .unwrap_or_default()
+            .trim_matches('"'),
+        c.train.lr,
+        c.aux.balance,
+        c.aux.z_loss,
+        c.aux.importance
+    )?;
+    if r.bounds.is_some() {
+        writeln!(
+            md,
+            "- bounds: δ = {}, ramp margin γ = {} (so C = 1/γ); gaps against bounds use the ramp loss the bounds speak of",
+            c.eval.delta, c.eval.gamma
+        )?;
+    } else {
+        writeln!(
+            md,
+            "- bounds: none (off, or no bound of smoe covers the `{}` loss)",
+            c.loss.kind()
+        )?;
+    }
+    Ok(())
 }
 
 /// Renders the report.
@@ -162,49 +274,7 @@ pub fn render(
 
     // setup
     writeln!(md, "## Setup\n")?;
-    if let Some(r) = lines.iter().find_map(|l| l.record.as_ref()) {
-        let c = &r.config;
-        let task = serde_json::to_string(&c.task).unwrap_or_default();
-        writeln!(
-            md,
-            "- task: `{task}`, d = {}, {} test samples",
-            c.data.d, c.data.m_test
-        )?;
-        writeln!(
-            md,
-            "- model: router `{}`, gate `{}`, experts of depth {} and width {} (`{}`), {}",
-            serde_json::to_string(&c.model.router).unwrap_or_default(),
-            serde_json::to_string(&c.model.gate)
-                .unwrap_or_default()
-                .trim_matches('"'),
-            c.model.expert.depth,
-            c.model.expert.width,
-            serde_json::to_string(&c.model.expert.activation)
-                .unwrap_or_default()
-                .trim_matches('"'),
-            c.model
-                .capacity_factor
-                .map_or("dropless".into(), |cf| format!("capacity factor {cf}"))
-        )?;
-        writeln!(
-            md,
-            "- training: {} epochs, batch {}, `{}` lr {}, auxiliary losses: balance {}, z-loss {}, importance {}",
-            c.train.epochs,
-            c.train.batch_size,
-            serde_json::to_string(&c.train.optimizer)
-                .unwrap_or_default()
-                .trim_matches('"'),
-            c.train.lr,
-            c.aux.balance,
-            c.aux.z_loss,
-            c.aux.importance
-        )?;
-        writeln!(
-            md,
-            "- bounds: δ = {}, ramp margin γ = {} (so C = 1/γ); gaps against bounds use the ramp loss the bounds speak of",
-            c.eval.delta, c.eval.gamma
-        )?;
-    }
+    setup(&mut md, lines)?;
     if let Some(c) = cfg {
         let axes: Vec<String> = c
             .grid
@@ -231,7 +301,7 @@ pub fn render(
         s.runs,
         s.failed
     )?;
-    for l in lines.iter().filter(|l| l.status != "ok").take(10) {
+    for l in lines.iter().filter(|l| l.status != LineStatus::Ok).take(10) {
         writeln!(
             md,
             "  - failed: `{}` — {}",
@@ -241,111 +311,152 @@ pub fn render(
     }
 
     // findings
+    let g = s.primary_gap.clone();
+    let gl = gap_label(&g);
+    let (headline, lower_better) = headline_metric(s);
+    let headline_label = headline.replace("test.", "test ");
     writeln!(md, "## What the sweep shows\n")?;
-    md.push_str(&trend_sentence(
-        "The 0-1 gap",
-        "k",
-        "T and m",
-        trend(s, "gap_01", |c| (c.t, c.m), |c| c.k),
-    ));
-    md.push_str(&trend_sentence(
-        "The 0-1 gap",
-        "T",
-        "k and m",
-        trend(s, "gap_01", |c| (c.k, c.m), |c| c.t),
-    ));
-    md.push_str(&trend_sentence(
-        "The 0-1 gap",
-        "m",
-        "k and T",
-        trend(s, "gap_01", |c| (c.k, c.t), |c| c.m),
-    ));
-    md.push_str(&trend_sentence(
-        "The test error",
-        "k",
-        "T and m",
-        trend(s, "test_error", |c| (c.t, c.m), |c| c.k),
-    ));
-    md.push_str(&trend_sentence(
-        "The test error",
-        "T",
-        "k and m",
-        trend(s, "test_error", |c| (c.k, c.m), |c| c.t),
-    ));
-    if let Some(best) = s
-        .cells
-        .iter()
-        .filter(|c| c.mean("test_error").is_some())
-        .min_by(|a, b| {
-            a.mean("test_error")
-                .unwrap_or(1.0)
-                .total_cmp(&b.mean("test_error").unwrap_or(1.0))
-        })
-    {
+    let varying: Vec<&Axis> = s.axes.iter().filter(|a| a.values.len() > 1).collect();
+    for a in &varying {
+        let fixed: Vec<String> = varying
+            .iter()
+            .filter(|o| o.name != a.name)
+            .map(|o| o.label())
+            .collect();
+        let fixed = if fixed.is_empty() {
+            "everything else".to_string()
+        } else {
+            fixed.join(", ")
+        };
+        if a.numeric() {
+            md.push_str(&trend_sentence(
+                &format!("The {gl}"),
+                &a.label(),
+                &fixed,
+                trend(s, &g, a),
+            ));
+            md.push_str(&trend_sentence(
+                &format!("The {headline_label}"),
+                &a.label(),
+                &fixed,
+                trend(s, &headline, a),
+            ));
+        } else {
+            let per: Vec<String> = a
+                .values
+                .iter()
+                .map(|v| {
+                    let vals: Vec<f64> = s
+                        .cells
+                        .iter()
+                        .filter(|c| c.coord(&a.name) == Some(v))
+                        .filter_map(|c| c.mean(&g))
+                        .collect();
+                    let mean =
+                        (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / vals.len() as f64);
+                    format!("{} {}", show(v), f3(mean))
+                })
+                .collect();
+            writeln!(
+                md,
+                "- The mean {gl} per {} (over the cells of each): {}.",
+                a.label(),
+                per.join(", ")
+            )?;
+        }
+    }
+    let better = |a: f64, b: f64| if lower_better { a < b } else { a > b };
+    let mut best: Option<(&CellSummary, f64)> = None;
+    for c in &s.cells {
+        if let Some(v) = c.mean(&headline)
+            && best.is_none_or(|(_, b)| better(v, b))
+        {
+            best = Some((c, v));
+        }
+    }
+    if let Some((c, v)) = best {
+        let at: Vec<String> = varying
+            .iter()
+            .filter_map(|a| {
+                c.coord(&a.name)
+                    .map(|v| format!("{} = {}", a.label(), show(v)))
+            })
+            .collect();
         writeln!(
             md,
-            "- The lowest mean test error, {}, is at k = {}, T = {}, m = {}.",
-            f3(best.mean("test_error")),
-            best.k,
-            best.t,
-            best.m
+            "- The best mean {headline_label}, {v:.3}, is at {}.",
+            if at.is_empty() {
+                "the one cell".to_string()
+            } else {
+                at.join(", ")
+            }
         )?;
     }
-    let vacuous = |metric: &str| {
-        s.cells
+    let bounds = bounds_in(s);
+    if !bounds.is_empty() {
+        let vac: Vec<String> = bounds
             .iter()
-            .filter(|c| c.mean(metric).is_some_and(|v| v >= 1.0))
-            .count()
-    };
-    writeln!(
-        md,
-        "- In absolute terms the bounds are vacuous (≥ 1, the loss's range) in {} (Zhao), {} (D1 worst case) and {} (Kratsios shape) of {} cells: they can only be read as rankings, which the next section measures.\n",
-        vacuous("zhao_total"),
-        vacuous("d1_worst_total"),
-        vacuous("kratsios_total"),
-        s.cells.len()
-    )?;
+            .map(|b| {
+                let n = s
+                    .cells
+                    .iter()
+                    .filter(|c| c.mean(&format!("{b}.total")).is_some_and(|v| v >= 1.0))
+                    .count();
+                format!("{n} ({})", b)
+            })
+            .collect();
+        writeln!(
+            md,
+            "- In absolute terms the bounds are vacuous (≥ 1, the loss's range) in {} of {} cells: they can only be read as rankings, which the next section measures.",
+            vac.join(", "),
+            s.cells.len()
+        )?;
+    }
+    writeln!(md)?;
 
     // rank statistics
-    writeln!(md, "## Which bound tracks the gap\n")?;
-    writeln!(
-        md,
-        "Kendall τ over cells (cell means; +1: the measure orders the cells exactly as the measured ramp-loss gap) and the granulated Kendall Ψ of Jiang et al. (2019): the mean over axes of the τ along one axis with the others fixed (cells with k > T are skipped, so Ψ is computed over the cells that exist).\n"
-    )?;
-    writeln!(
-        md,
-        "| measure | Kendall τ | granulated Ψ | per axis |\n|---|---|---|---|"
-    )?;
-    let mut best: Option<(String, f64)> = None;
-    let mut rows: Vec<(String, Measure<'_>)> = vec![(
-        "shape sqrt(k(1+ln(T/k))/m)".into(),
-        Box::new(|c: &CellSummary| Some(c.complexity_shape())),
-    )];
-    for (metric, label) in BOUNDS {
-        rows.push((
-            label.to_string(),
-            Box::new(move |c: &CellSummary| c.mean(metric)),
-        ));
-    }
-    for (label, f) in &rows {
-        let (tau, psi, per) = ranking(s, f);
-        if let Some(t) = tau
-            && best.as_ref().is_none_or(|b| t > b.1)
-        {
-            best = Some((label.clone(), t));
-        }
-        writeln!(md, "| {label} | {} | {} | {per} |", f3(tau), f3(psi))?;
-    }
-    if let Some((label, t)) = best {
+    if !bounds.is_empty() && s.scalars.iter().any(|n| n == "gap_ramp") {
+        writeln!(md, "## Which bound tracks the gap\n")?;
         writeln!(
             md,
-            "\nThe measure that ranks the cells most like the measured gap is **{label}** (τ = {t:.3})."
+            "Kendall τ over cells (cell means; +1: the measure orders the cells exactly as the measured ramp-loss gap) and the granulated Kendall Ψ of Jiang et al. (2019): the mean over axes of the τ along one axis with the others fixed (missing cells, such as k > T, are skipped, so Ψ is computed over the cells that exist).\n"
         )?;
+        writeln!(
+            md,
+            "| measure | Kendall τ | granulated Ψ | per axis |\n|---|---|---|---|"
+        )?;
+        let mut top: Option<(String, f64)> = None;
+        let mut rows: Vec<(String, Measure<'_>)> = vec![(
+            "shape sqrt(k(1+ln(T/k))/m)".into(),
+            Box::new(|c: &CellSummary| Some(c.complexity_shape())),
+        )];
+        for b in &bounds {
+            let metric = format!("{b}.total");
+            rows.push((
+                bound_label(b),
+                Box::new(move |c: &CellSummary| c.mean(&metric)),
+            ));
+        }
+        for (label, f) in &rows {
+            let (tau, psi, per) = ranking(s, f);
+            if let Some(t) = tau
+                && top.as_ref().is_none_or(|b| t > b.1)
+            {
+                top = Some((label.clone(), t));
+            }
+            writeln!(md, "| {label} | {} | {} | {per} |", f3(tau), f3(psi))?;
+        }
+        if let Some((label, t)) = top {
+            writeln!(
+                md,
+                "\nThe measure that ranks the cells most like the measured gap is **{label}** (τ = {t:.3})."
+            )?;
+        }
     }
     if let Some(fit) = &figs.fit {
         writeln!(
             md,
-            "\nLeast-squares fit of the mean 0-1 gap on sqrt(k(1 + ln(T/k))/m) over cells: gap ≈ {:.4} · x {:+.4}, R² = {:.3}.",
+            "\nLeast-squares fit of the mean {gl} on sqrt(k(1 + ln(T/k))/m) over cells: gap ≈ {:.4} · x {:+.4}, R² = {:.3}.",
             fit.slope, fit.intercept, fit.r2
         )?;
     }
@@ -357,33 +468,54 @@ pub fn render(
 
     if s.cells.len() <= 40 {
         writeln!(md, "## Cells\n")?;
-        writeln!(md, "Means over seeds (± 95 % CI half-width for the gap).\n")?;
         writeln!(
             md,
-            "| k | T | m | runs | train err | test err | 0-1 gap | ramp gap | Zhao | D1 (valid) | Kratsios |\n|---|---|---|---|---|---|---|---|---|---|---|"
+            "Means over seeds (± 95 % CI half-width for the {gl}).\n"
         )?;
+        let metrics = loss_metrics(s);
+        let gaps: Vec<String> = s
+            .scalars
+            .iter()
+            .filter(|n| n.starts_with("gap_"))
+            .cloned()
+            .collect();
+        let mut header: Vec<String> = varying.iter().map(|a| a.label()).collect();
+        header.push("runs".into());
+        for m in metrics.iter().filter(|m| *m != "loss") {
+            header.push(format!("train {m}"));
+            header.push(format!("test {m}"));
+        }
+        header.extend(gaps.iter().map(|g| gap_label(g)));
+        header.extend(bounds.iter().cloned());
+        writeln!(md, "| {} |", header.join(" | "))?;
+        writeln!(md, "|{}", "---|".repeat(header.len()))?;
         for c in &s.cells {
-            let gap = c.stats.get("gap_01").map_or("–".into(), |st| {
-                format!(
-                    "{:.3} ± {}",
-                    st.mean,
-                    st.ci95.map_or("–".into(), |h| format!("{h:.3}"))
-                )
-            });
-            writeln!(
-                md,
-                "| {} | {} | {} | {} | {} | {} | {gap} | {} | {} | {} | {} |",
-                c.k,
-                c.t,
-                c.m,
-                c.runs,
-                f3(c.mean("train_error")),
-                f3(c.mean("test_error")),
-                f3(c.mean("gap_ramp")),
-                f3(c.mean("zhao_total")),
-                f3(c.mean("d1_worst_total")),
-                f3(c.mean("kratsios_total"))
-            )?;
+            let mut row: Vec<String> = varying
+                .iter()
+                .map(|a| c.coord(&a.name).map_or("–".into(), show))
+                .collect();
+            row.push(c.runs.to_string());
+            for m in metrics.iter().filter(|m| *m != "loss") {
+                row.push(f3(c.mean(&format!("train.{m}"))));
+                row.push(f3(c.mean(&format!("test.{m}"))));
+            }
+            for gname in &gaps {
+                row.push(if *gname == g {
+                    c.stats.get(gname).map_or("–".into(), |st| {
+                        format!(
+                            "{:.3} ± {}",
+                            st.mean,
+                            st.ci95.map_or("–".into(), |h| format!("{h:.3}"))
+                        )
+                    })
+                } else {
+                    f3(c.mean(gname))
+                });
+            }
+            for b in &bounds {
+                row.push(f3(c.mean(&format!("{b}.total"))));
+            }
+            writeln!(md, "| {} |", row.join(" | "))?;
         }
     } else {
         writeln!(

@@ -1,7 +1,8 @@
 //! `smoe report`: the summary table, the plots and `report.md` of a sweep folder.
 //!
 //! - [`summary`]: runs grouped into cells (all grid coordinates but the seed), with mean, std
-//!   and 95 % confidence interval of every metric, bound and term; `summary.csv`;
+//!   and 95 % confidence interval of every named scalar of the records; `summary.csv`; cells
+//!   are looked up by the sweep's own axes, and a lookup that matches several is an error;
 //! - [`figures`]: the SVG plots;
 //! - [`markdown`]: `report.md`, which reads on its own.
 
@@ -29,8 +30,8 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
     );
     let cfg_text = std::fs::read_to_string(dir.join("sweep.toml")).ok();
     let cfg = cfg_text.as_deref().and_then(|t| SweepConfig::parse(t).ok());
-    let table = summary::Summary::from_lines(&lines);
-    let csv = table.to_csv();
+    let table = summary::Summary::from_lines(&lines)?;
+    let csv = table.to_csv()?;
     std::fs::write(dir.join("summary.csv"), csv)
         .with_context(|| format!("cannot write {}", dir.join("summary.csv").display()))?;
     let figs = figures::write_all(dir, &table)?;

@@ -1,50 +1,23 @@
 //! Runs grouped into cells, with mean, std and 95 % CI over seeds; `summary.csv`.
 //!
-//! `summary.csv` columns: `cell` (index), `k`, `T`, `m`, `coords` (the cell's grid
-//! coordinates other than the seed, as JSON), `runs` (finished runs), `failed`, then for each
-//! metric in [`METRICS`] three columns `<metric>_mean`, `<metric>_std` (sample standard
-//! deviation over seeds) and `<metric>_ci95` (half-width of the Student-t 95 % interval of
-//! the mean). Empty fields mean no value (e.g. a single seed has no std).
+//! A cell is one point of the sweep's grid: its coordinates are the grid axes other than the
+//! seed, whatever they are (k, T, m, gate, router, lr, loss, ...). Every statistic is
+//! computed for every named scalar of the records ([`smoe_train::RunRecord::scalars`]: the
+//! loss's metrics on train and test, its gaps, the bounds and their terms, timings), so a new
+//! metric or bound reaches the summary, the plots and the report without editing this file.
+//!
+//! `summary.csv` columns: `cell` (index), one column per grid axis (its value; strings as
+//! written in the grid, tables as JSON), `k`, `T`, `m` (read from each cell's config), `runs`
+//! (finished runs), `failed`, then for each scalar three columns `<name>_mean`, `<name>_std`
+//! (sample standard deviation over seeds) and `<name>_ci95` (half-width of the Student-t 95 %
+//! interval of the mean). Empty fields mean no value (e.g. a single seed has no std).
 
 use std::collections::BTreeMap;
 
+use anyhow::{Result, bail};
 use serde_json::Value;
 
-use crate::sweep::SweepLine;
-
-/// Every metric summarised: name in the CSV, JSON pointer into the run record.
-pub const METRICS: &[(&str, &str)] = &[
-    ("train_error", "/final/train/error"),
-    ("test_error", "/final/test/error"),
-    ("gap_01", "/final/gap_01"),
-    ("train_ramp", "/final/train/ramp"),
-    ("test_ramp", "/final/test/ramp"),
-    ("gap_ramp", "/final/gap_ramp"),
-    ("test_loss", "/final/test/loss"),
-    ("zhao_total", "/bounds/zhao/total"),
-    ("zhao_expert_term", "/bounds/zhao/expert_term"),
-    ("zhao_routing_term", "/bounds/zhao/routing_term"),
-    ("d1_worst_total", "/bounds/d1/worst_case/total"),
-    ("d1_worst_expert_term", "/bounds/d1/worst_case/expert_term"),
-    ("d1_learned_total", "/bounds/d1/learned_pattern/total"),
-    (
-        "d1_learned_expert_term",
-        "/bounds/d1/learned_pattern/expert_term",
-    ),
-    ("d1_routing_term", "/bounds/d1/worst_case/routing_term"),
-    (
-        "d1_confidence_term",
-        "/bounds/d1/worst_case/confidence_term",
-    ),
-    ("kratsios_total", "/bounds/kratsios/total"),
-    ("natarajan_log_count", "/bounds/router/natarajan/exact"),
-    ("rademacher_m", "/bounds/rademacher_m"),
-    ("test_load_entropy", "/final/test/load_entropy"),
-    ("test_dead_experts", "/final/test/dead_experts"),
-    ("test_distinct_subsets", "/final/test/distinct_subsets"),
-    ("test_group_nmi", "/final/test/group_nmi"),
-    ("train_secs", "/timings/train_secs"),
-];
+use crate::sweep::{LineStatus, SweepLine};
 
 /// Mean, standard deviation and 95 % CI half-width of some values.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -97,11 +70,11 @@ impl Stat {
 pub struct CellSummary {
     /// Smallest cell index among its runs (grid order).
     pub cell: usize,
-    /// Experts per input.
+    /// Experts per input (from the config).
     pub k: usize,
-    /// Experts in total.
+    /// Experts in total (from the config).
     pub t: usize,
-    /// Training samples.
+    /// Training samples (from the record's data description).
     pub m: usize,
     /// Grid coordinates without the seed.
     pub coords: BTreeMap<String, Value>,
@@ -109,12 +82,12 @@ pub struct CellSummary {
     pub runs: usize,
     /// Diverged or failed runs.
     pub failed: usize,
-    /// Metric name → statistics over the finished runs.
-    pub stats: BTreeMap<&'static str, Stat>,
+    /// Scalar name → statistics over the finished runs.
+    pub stats: BTreeMap<String, Stat>,
 }
 
 impl CellSummary {
-    /// Mean of a metric, if any run had it.
+    /// Mean of a scalar, if any run had it.
     pub fn mean(&self, metric: &str) -> Option<f64> {
         self.stats.get(metric).map(|s| s.mean)
     }
@@ -123,6 +96,67 @@ impl CellSummary {
     pub fn complexity_shape(&self) -> f64 {
         let (k, t, m) = (self.k as f64, self.t as f64, self.m.max(1) as f64);
         (k * (1.0 + (t / k).ln()) / m).sqrt()
+    }
+
+    /// The cell's value on `axis` (`None` if the grid has no such axis).
+    pub fn coord(&self, axis: &str) -> Option<&Value> {
+        self.coords.get(axis)
+    }
+}
+
+/// One axis of the sweep's grid (the seed excluded) with its values in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    /// The dotted field path, e.g. `model.k`, `model.gate.kind`.
+    pub name: String,
+    /// Its distinct values: numbers ascending, then strings, then anything else.
+    pub values: Vec<Value>,
+}
+
+impl Axis {
+    /// Whether every value is a number (so the axis can be an x axis).
+    pub fn numeric(&self) -> bool {
+        self.values.iter().all(Value::is_number)
+    }
+
+    /// A short label: the last part of the path, with `model.experts` as `T`, `model.k` as
+    /// `k` and `data.m_train` as `m`.
+    pub fn label(&self) -> String {
+        short_name(&self.name)
+    }
+}
+
+/// A short label for a grid axis: `T`, `k`, `m` for the canonical ones, else the last part
+/// of the path (`model.gate.kind` → `gate`).
+pub fn short_name(axis: &str) -> String {
+    match axis {
+        "model.experts" => "T".into(),
+        "model.k" => "k".into(),
+        "data.m_train" => "m".into(),
+        other => {
+            let mut parts: Vec<&str> = other.split('.').collect();
+            if parts.len() > 1 && parts.last() == Some(&"kind") {
+                parts.pop();
+            }
+            parts.last().copied().unwrap_or(other).to_string()
+        }
+    }
+}
+
+/// A value as it reads in a label: strings without quotes.
+pub fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn value_order(a: &Value, b: &Value) -> std::cmp::Ordering {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        _ => show(a).cmp(&show(b)),
     }
 }
 
@@ -135,15 +169,33 @@ pub struct Summary {
     pub runs: usize,
     /// Failed runs (diverged or error).
     pub failed: usize,
+    /// The grid axes other than the seed, in name order.
+    pub axes: Vec<Axis>,
+    /// Every scalar name seen, in the records' order.
+    pub scalars: Vec<String>,
+    /// The loss of the runs (`logistic`, `squared`, or a custom name; `mixed` if several).
+    pub loss: String,
+    /// The main generalization gap of that loss (`gap_01` for the logistic loss, `gap_mse`
+    /// for the squared loss): what the plots show.
+    pub primary_gap: String,
 }
 
-fn usize_at(v: &Value, ptr: &str) -> Option<usize> {
-    v.pointer(ptr).and_then(Value::as_u64).map(|x| x as usize)
+fn config_without_seed(l: &SweepLine) -> Option<String> {
+    let r = l.record.as_ref()?;
+    let mut v = serde_json::to_value(&r.config).ok()?;
+    if let Some(o) = v.as_object_mut() {
+        o.remove("seed");
+    }
+    serde_json::to_string(&v).ok()
 }
 
 impl Summary {
     /// Groups `lines` into cells and summarises them.
-    pub fn from_lines(lines: &[SweepLine]) -> Self {
+    ///
+    /// # Errors
+    /// When runs with the same grid coordinates have different configs (the folder mixes
+    /// sweeps): a lookup by coordinates would be ambiguous, so no report is made.
+    pub fn from_lines(lines: &[SweepLine]) -> Result<Self> {
         let mut groups: BTreeMap<String, Vec<&SweepLine>> = BTreeMap::new();
         for l in lines {
             let mut c = l.coords.clone();
@@ -153,113 +205,173 @@ impl Summary {
                 .or_default()
                 .push(l);
         }
-        let mut cells: Vec<CellSummary> = groups
-            .into_values()
-            .map(|runs| {
-                let ok: Vec<Value> = runs
-                    .iter()
-                    .filter(|l| l.status == "ok")
-                    .filter_map(|l| l.record.as_ref())
-                    .filter_map(|r| serde_json::to_value(r).ok())
-                    .collect();
-                let first = runs[0];
-                let cfg = first
-                    .record
-                    .as_ref()
-                    .and_then(|r| serde_json::to_value(&r.config).ok());
-                let pick = |ptr: &str, axis: &str| {
-                    cfg.as_ref()
-                        .and_then(|c| usize_at(c, ptr))
-                        .or_else(|| {
-                            first
-                                .coords
-                                .get(axis)
-                                .and_then(Value::as_u64)
-                                .map(|x| x as usize)
-                        })
-                        .unwrap_or(0)
-                };
-                let mut coords = first.coords.clone();
-                coords.remove("seed");
-                let stats = METRICS
-                    .iter()
-                    .filter_map(|(name, ptr)| {
-                        let v: Vec<f64> = ok
-                            .iter()
-                            .filter_map(|r| r.pointer(ptr).and_then(Value::as_f64))
-                            .filter(|x| x.is_finite())
-                            .collect();
-                        Stat::of(&v).map(|s| (*name, s))
-                    })
-                    .collect();
-                CellSummary {
-                    cell: runs.iter().map(|l| l.cell).min().unwrap_or(0),
-                    k: pick("/model/k", "model.k"),
-                    t: pick("/model/experts", "model.experts"),
-                    m: pick("/data/m_train", "data.m_train"),
-                    coords,
-                    runs: ok.len(),
-                    failed: runs.len() - ok.len(),
-                    stats,
+        let mut scalars: Vec<String> = Vec::new();
+        let mut losses: Vec<String> = Vec::new();
+        let mut cells = Vec::with_capacity(groups.len());
+        for (coords_json, runs) in &groups {
+            let mut configs: Vec<String> =
+                runs.iter().filter_map(|l| config_without_seed(l)).collect();
+            configs.sort();
+            configs.dedup();
+            if configs.len() > 1 {
+                bail!(
+                    "{} different configs share the grid coordinates {coords_json}: the folder mixes runs of different sweeps, so a lookup by these coordinates is ambiguous",
+                    configs.len()
+                );
+            }
+            let ok: Vec<_> = runs
+                .iter()
+                .filter(|l| l.status == LineStatus::Ok)
+                .filter_map(|l| l.record.as_ref())
+                .collect();
+            let mut values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+            for r in &ok {
+                for (name, v) in r.scalars() {
+                    if !values.contains_key(&name) && !scalars.contains(&name) {
+                        scalars.push(name.clone());
+                    }
+                    let e = values.entry(name).or_default();
+                    if let Some(v) = v.filter(|v| v.is_finite()) {
+                        e.push(v);
+                    }
                 }
+                let loss = r.config.loss.kind().to_string();
+                if !losses.contains(&loss) {
+                    losses.push(loss);
+                }
+            }
+            let stats = values
+                .into_iter()
+                .filter_map(|(name, v)| Stat::of(&v).map(|s| (name, s)))
+                .collect();
+            let first = runs.iter().find_map(|l| l.record.as_ref());
+            let mut coords = runs[0].coords.clone();
+            coords.remove("seed");
+            cells.push(CellSummary {
+                cell: runs.iter().map(|l| l.cell).min().unwrap_or(0),
+                k: first.map_or(0, |r| r.config.model.k()),
+                t: first.map_or(0, |r| r.config.model.experts()),
+                m: first.map_or(0, |r| r.data.m_train),
+                coords,
+                runs: ok.len(),
+                failed: runs.len() - ok.len(),
+                stats,
+            });
+        }
+        cells.sort_by_key(|c| c.cell);
+        let mut axes: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for c in &cells {
+            for (k, v) in &c.coords {
+                let vals = axes.entry(k.clone()).or_default();
+                if !vals.contains(v) {
+                    vals.push(v.clone());
+                }
+            }
+        }
+        let axes = axes
+            .into_iter()
+            .map(|(name, mut values)| {
+                values.sort_by(value_order);
+                Axis { name, values }
             })
             .collect();
-        cells.sort_by_key(|c| c.cell);
-        Self {
+        let loss = match losses.as_slice() {
+            [one] => one.clone(),
+            [] => "logistic".into(),
+            _ => "mixed".into(),
+        };
+        let primary_gap = match loss.as_str() {
+            "squared" => "gap_mse".to_string(),
+            "logistic" | "mixed" => "gap_01".to_string(),
+            _ => scalars
+                .iter()
+                .find(|s| s.starts_with("gap_"))
+                .cloned()
+                .unwrap_or_else(|| "gap_01".into()),
+        };
+        Ok(Self {
             runs: lines.len(),
             failed: cells.iter().map(|c| c.failed).sum(),
             cells,
+            axes,
+            scalars,
+            loss,
+            primary_gap,
+        })
+    }
+
+    /// The axis called `name`, if the grid has it.
+    pub fn axis(&self, name: &str) -> Option<&Axis> {
+        self.axes.iter().find(|a| a.name == name)
+    }
+
+    /// The one cell whose coordinates include every `(axis, value)` of `fixed`.
+    ///
+    /// # Errors
+    /// When several cells match: the lookup does not identify a cell (it must name every
+    /// axis that varies), which is a bug in the caller or a grid the report cannot read.
+    pub fn find(&self, fixed: &[(&str, &Value)]) -> Result<Option<&CellSummary>> {
+        let mut it = self
+            .cells
+            .iter()
+            .filter(|c| fixed.iter().all(|(a, v)| c.coords.get(*a) == Some(*v)));
+        let Some(first) = it.next() else {
+            return Ok(None);
+        };
+        if let Some(second) = it.next() {
+            bail!(
+                "the lookup {} matches several cells (e.g. {} and {}): it does not fix every grid axis",
+                fmt_fixed(fixed),
+                serde_json::to_string(&first.coords).unwrap_or_default(),
+                serde_json::to_string(&second.coords).unwrap_or_default()
+            );
         }
+        Ok(Some(first))
     }
 
     /// The CSV text (see the module doc for the columns).
-    pub fn to_csv(&self) -> String {
-        let mut s = String::from("cell,k,T,m,coords,runs,failed");
-        for (name, _) in METRICS {
-            s.push_str(&format!(",{name}_mean,{name}_std,{name}_ci95"));
+    ///
+    /// # Errors
+    /// Only if the CSV writer fails.
+    pub fn to_csv(&self) -> Result<String> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut header: Vec<String> = vec!["cell".into()];
+        header.extend(self.axes.iter().map(|a| a.name.clone()));
+        header.extend(["k", "T", "m", "runs", "failed"].map(String::from));
+        for name in &self.scalars {
+            for suffix in ["mean", "std", "ci95"] {
+                header.push(format!("{name}_{suffix}"));
+            }
         }
-        s.push('\n');
+        w.write_record(&header)?;
         let num = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x}"));
         for c in &self.cells {
-            let coords = serde_json::to_string(&c.coords)
-                .unwrap_or_default()
-                .replace('"', "\"\"");
-            s.push_str(&format!(
-                "{},{},{},{},\"{coords}\",{},{}",
-                c.cell, c.k, c.t, c.m, c.runs, c.failed
-            ));
-            for (name, _) in METRICS {
+            let mut row: Vec<String> = vec![c.cell.to_string()];
+            row.extend(
+                self.axes
+                    .iter()
+                    .map(|a| c.coords.get(&a.name).map_or(String::new(), show)),
+            );
+            row.extend([c.k, c.t, c.m, c.runs, c.failed].map(|v| v.to_string()));
+            for name in &self.scalars {
                 let st = c.stats.get(name);
-                s.push_str(&format!(
-                    ",{},{},{}",
-                    num(st.map(|s| s.mean)),
-                    num(st.and_then(|s| s.std)),
-                    num(st.and_then(|s| s.ci95))
-                ));
+                row.push(num(st.map(|s| s.mean)));
+                row.push(num(st.and_then(|s| s.std)));
+                row.push(num(st.and_then(|s| s.ci95)));
             }
-            s.push('\n');
+            w.write_record(&row)?;
         }
-        s
+        let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(String::from_utf8(bytes)?)
     }
+}
 
-    /// Distinct values of k, T and m, sorted.
-    pub fn axes(&self) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
-        let mut ks: Vec<usize> = self.cells.iter().map(|c| c.k).collect();
-        let mut ts: Vec<usize> = self.cells.iter().map(|c| c.t).collect();
-        let mut ms: Vec<usize> = self.cells.iter().map(|c| c.m).collect();
-        for v in [&mut ks, &mut ts, &mut ms] {
-            v.sort_unstable();
-            v.dedup();
-        }
-        (ks, ts, ms)
-    }
-
-    /// The cell at (k, T, m), if there is exactly one.
-    pub fn at(&self, k: usize, t: usize, m: usize) -> Option<&CellSummary> {
-        let mut it = self.cells.iter().filter(|c| (c.k, c.t, c.m) == (k, t, m));
-        let first = it.next()?;
-        it.next().is_none().then_some(first)
-    }
+fn fmt_fixed(fixed: &[(&str, &Value)]) -> String {
+    let parts: Vec<String> = fixed
+        .iter()
+        .map(|(a, v)| format!("{a} = {}", show(v)))
+        .collect();
+    format!("{{{}}}", parts.join(", "))
 }
 
 #[cfg(test)]
@@ -274,5 +386,12 @@ mod tests {
         assert!((s.ci95.unwrap() - 4.303 / 3f64.sqrt()).abs() < 1e-12);
         assert_eq!(Stat::of(&[5.0]).unwrap().std, None);
         assert!(Stat::of(&[]).is_none());
+    }
+
+    #[test]
+    fn short_names() {
+        assert_eq!(short_name("model.experts"), "T");
+        assert_eq!(short_name("model.gate.kind"), "gate");
+        assert_eq!(short_name("train.lr"), "lr");
     }
 }

@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
+use smoe_gating::GatingError;
 use smoe_model::ModelError;
-use smoe_train::{TrainConfig, TrainError};
+use smoe_train::{SCHEMA, TrainConfig, TrainError};
 
 use crate::config_io;
 
@@ -113,9 +114,31 @@ pub struct Cell {
     pub key: String,
 }
 
-/// FNV-1a 64 of the resolved config's JSON, as 16 hex digits.
-pub fn config_key(cfg: &TrainConfig) -> Result<String> {
-    let json = serde_json::to_string(cfg)?;
+/// Keys of a file data source that name files: the resume key replaces them by the files'
+/// content hash, so moving the data does not redo a sweep and changing it does.
+const PATH_KEYS: &[&str] = &["x", "y", "test_x", "test_y", "path", "test"];
+
+/// The resume key of a run: FNV-1a 64, as 16 hex digits, of the record schema version and the
+/// resolved config's JSON, in which a file data source's paths are replaced by
+/// `content_hash` (the hash of the files' bytes).
+///
+/// # Errors
+/// A config that does not serialise.
+pub fn config_key(cfg: &TrainConfig, content_hash: Option<&str>) -> Result<String> {
+    let mut v = serde_json::to_value(cfg)?;
+    if let (Some(h), Some(data)) = (
+        content_hash,
+        v.get_mut("data").and_then(|d| d.as_object_mut()),
+    ) {
+        for k in PATH_KEYS {
+            data.remove(*k);
+        }
+        data.insert(
+            "content_hash".into(),
+            serde_json::Value::String(h.to_string()),
+        );
+    }
+    let json = format!("schema {SCHEMA} {}", serde_json::to_string(&v)?);
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in json.bytes() {
         h ^= b as u64;
@@ -124,10 +147,14 @@ pub fn config_key(cfg: &TrainConfig) -> Result<String> {
     Ok(format!("{h:016x}"))
 }
 
-fn is_invalid_topk(e: &anyhow::Error) -> bool {
+/// Whether a cell is an impossible combination to skip (k > T, or a gate that does not
+/// support its k), rather than a config error.
+fn is_invalid_combination(e: &anyhow::Error) -> bool {
     matches!(
         e.downcast_ref::<TrainError>(),
-        Some(TrainError::Model(ModelError::InvalidTopK { .. }))
+        Some(TrainError::Model(
+            ModelError::InvalidTopK { .. } | ModelError::Gating(GatingError::KNotSupported { .. })
+        ))
     )
 }
 
@@ -136,17 +163,33 @@ fn toml_to_json(v: &toml::Value) -> serde_json::Value {
 }
 
 /// Expands the grid (cartesian product, axes in sorted order, last axis fastest) into valid
-/// cells; cells with k > T are skipped and described in the returned notes.
+/// cells; impossible combinations (k > T, a gate that does not support its k) are skipped
+/// and described in the returned notes. Relative data paths are resolved against `base_dir`
+/// to hash the files' content into each cell's key.
 ///
 /// # Errors
-/// Bad axes, unknown fields, or any invalid cell other than k > T (a typo in the base config
-/// must not silently skip the whole sweep).
-pub fn expand(cfg: &SweepConfig) -> Result<(Vec<Cell>, Vec<String>)> {
+/// Bad axes, an axis that lists a value twice (its cells would be indistinguishable),
+/// unknown fields, unreadable data files, or any invalid cell other than an impossible
+/// combination (a typo in the base config must not silently skip the whole sweep).
+pub fn expand(
+    cfg: &SweepConfig,
+    base_dir: Option<&std::path::Path>,
+) -> Result<(Vec<Cell>, Vec<String>)> {
     let axes: Vec<(String, Vec<toml::Value>)> = cfg
         .grid
         .iter()
         .map(|(k, a)| Ok((k.clone(), a.values(k)?)))
         .collect::<Result<_>>()?;
+    for (name, vals) in &axes {
+        for (i, v) in vals.iter().enumerate() {
+            if vals[..i].contains(v) {
+                bail!(
+                    "grid axis {name} lists {v} twice: its cells would be indistinguishable (and a repeated seed is not an independent replicate)"
+                );
+            }
+        }
+    }
+    let mut hashes: BTreeMap<String, Option<String>> = BTreeMap::new();
     if axes.is_empty() {
         bail!("the sweep grid has no axes");
     }
@@ -177,7 +220,16 @@ pub fn expand(cfg: &SweepConfig) -> Result<(Vec<Cell>, Vec<String>)> {
             });
         match resolved {
             Ok(config) => {
-                let key = config_key(&config)?;
+                let data_json = serde_json::to_string(&config.data)?;
+                let hash = match hashes.get(&data_json) {
+                    Some(h) => h.clone(),
+                    None => {
+                        let h = smoe_tasks::data_content_hash(&config.data, base_dir)?;
+                        hashes.insert(data_json, h.clone());
+                        h
+                    }
+                };
+                let key = config_key(&config, hash.as_deref())?;
                 cells.push(Cell {
                     index: cells.len(),
                     coords,
@@ -185,7 +237,7 @@ pub fn expand(cfg: &SweepConfig) -> Result<(Vec<Cell>, Vec<String>)> {
                     key,
                 });
             }
-            Err(e) if is_invalid_topk(&e) => {
+            Err(e) if is_invalid_combination(&e) => {
                 notes.push(format!(
                     "skipped {}: {e}",
                     serde_json::to_string(&coords).unwrap_or_default()
@@ -264,7 +316,7 @@ seed = [0, 1]
 "#,
         )
         .unwrap();
-        let (cells, notes) = expand(&cfg).unwrap();
+        let (cells, notes) = expand(&cfg, None).unwrap();
         // (k=4, T=2) is invalid for both seeds
         assert_eq!(cells.len(), 6);
         assert_eq!(notes.len(), 2);
@@ -273,9 +325,16 @@ seed = [0, 1]
         assert!(
             cells
                 .iter()
-                .all(|c| c.config.model.k <= c.config.model.experts)
+                .all(|c| c.config.model.k() <= c.config.model.experts())
         );
         let bad = SweepConfig::parse("name = \"t\"\n[grid]\n\"train.lr\" = [-1.0]\n").unwrap();
-        assert!(expand(&bad).is_err());
+        assert!(expand(&bad, None).is_err());
+        let dup = SweepConfig::parse("name = \"t\"\n[grid]\nseed = [0, 0]\n").unwrap();
+        assert!(
+            expand(&dup, None)
+                .unwrap_err()
+                .to_string()
+                .contains("twice")
+        );
     }
 }

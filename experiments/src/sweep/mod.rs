@@ -12,7 +12,7 @@ pub mod store;
 
 pub use config::{Cell, GridAxis, SweepConfig, expand, parse_shard};
 pub use runner::{SweepOptions, SweepOutcome, run_sweep};
-pub use store::{SweepLine, merge, read_lines};
+pub use store::{LineStatus, SweepLine, merge, read_lines};
 
 /// The quick k × T sweep: what `smoe sweep` runs without a config.
 pub const QUICK_CONFIG: &str = include_str!("../../configs/kt-quick.toml");

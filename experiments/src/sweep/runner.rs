@@ -5,11 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use smoe_train::RunStatus;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use super::store::{Store, SweepLine};
+use super::store::{LineStatus, Store, SweepLine};
 use super::{Cell, SweepConfig, expand};
 use crate::run::run_one;
 
@@ -26,6 +25,9 @@ pub struct SweepOptions {
     pub shard: Option<(usize, usize)>,
     /// No progress bars.
     pub quiet: bool,
+    /// Folder that relative data paths of the config are resolved against (the sweep
+    /// config's folder); `None`: the working directory.
+    pub base_dir: Option<PathBuf>,
 }
 
 /// What a sweep did.
@@ -76,11 +78,7 @@ fn line_for(cell: &Cell, result: Result<smoe_train::TrainOutcome>) -> SweepLine 
                 key: cell.key.clone(),
                 cell: cell.index,
                 coords: cell.coords.clone(),
-                status: match r.status {
-                    RunStatus::Ok => "ok",
-                    RunStatus::Diverged => "diverged",
-                }
-                .into(),
+                status: r.status.into(),
                 failure: r.failure.clone(),
                 record: Some(r),
             }
@@ -89,7 +87,7 @@ fn line_for(cell: &Cell, result: Result<smoe_train::TrainOutcome>) -> SweepLine 
             key: cell.key.clone(),
             cell: cell.index,
             coords: cell.coords.clone(),
-            status: "error".into(),
+            status: LineStatus::Error,
             failure: Some(crate::one_line(&e)),
             record: None,
         },
@@ -102,7 +100,7 @@ fn line_for(cell: &Cell, result: Result<smoe_train::TrainOutcome>) -> SweepLine 
 /// Invalid grid or base config (before anything runs), unwritable output.
 pub fn run_sweep(cfg: &SweepConfig, text: &str, opts: &SweepOptions) -> Result<SweepOutcome> {
     anyhow::ensure!(opts.jobs >= 1, "--jobs must be at least 1");
-    let (cells, notes) = expand(cfg)?;
+    let (cells, notes) = expand(cfg, opts.base_dir.as_deref())?;
     let mine: Vec<&Cell> = cells
         .iter()
         .filter(|c| opts.shard.is_none_or(|(i, n)| c.index % n == i - 1))
@@ -140,9 +138,11 @@ pub fn run_sweep(cfg: &SweepConfig, text: &str, opts: &SweepOptions) -> Result<S
                             b.set_message(serde_json::to_string(&cell.coords).unwrap_or_default());
                             b.tick();
                         }
-                        let result = single.install(|| run_one(&cell.config, &mut |_| {}));
+                        let result = single.install(|| {
+                            run_one(&cell.config, opts.base_dir.as_deref(), &mut |_| {})
+                        });
                         let line = line_for(cell, result);
-                        if line.status != "ok" {
+                        if line.status != LineStatus::Ok {
                             failed.fetch_add(1, Ordering::Relaxed);
                         }
                         store.append(&line)?;

@@ -8,10 +8,31 @@ use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use smoe_train::RunRecord;
+use smoe_train::{RunRecord, RunStatus};
 
 /// File name of the records inside a sweep folder.
 pub const RUNS: &str = "runs.jsonl";
+
+/// How a sweep's run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineStatus {
+    /// Trained to the end.
+    Ok,
+    /// A non-finite loss or logit stopped it (the record says where).
+    Diverged,
+    /// It failed before producing a record (see `failure`).
+    Error,
+}
+
+impl From<RunStatus> for LineStatus {
+    fn from(s: RunStatus) -> Self {
+        match s {
+            RunStatus::Ok => LineStatus::Ok,
+            RunStatus::Diverged => LineStatus::Diverged,
+        }
+    }
+}
 
 /// One line of `runs.jsonl`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,8 +43,8 @@ pub struct SweepLine {
     pub cell: usize,
     /// Grid coordinates, axis → value.
     pub coords: BTreeMap<String, serde_json::Value>,
-    /// `ok`, `diverged` or `error`.
-    pub status: String,
+    /// How the run ended.
+    pub status: LineStatus,
     /// Why a run failed or diverged.
     pub failure: Option<String>,
     /// The run record (absent for `error`).

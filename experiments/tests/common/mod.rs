@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
+pub mod compare;
+
 use serde_json::Value;
 
 /// Runs the `smoe` binary with `args`.

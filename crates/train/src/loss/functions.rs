@@ -1,4 +1,4 @@
-//! Losses on the model output `f` and labels `y ∈ {−1, +1}`.
+//! Scalar loss functions on the model output `f` and labels `y ∈ {−1, +1}`.
 
 use smoe_nn::Float;
 

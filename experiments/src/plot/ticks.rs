@@ -2,7 +2,7 @@
 
 use anyhow::{Result, bail};
 
-use super::svg::{fmt_sig, scientific};
+use super::format::{is_plain, log_label, scientific};
 
 /// At most this many ticks are placed on an axis.
 const MAX_TICKS: usize = 12;
@@ -19,17 +19,17 @@ pub(crate) struct Range {
 }
 
 impl Range {
-    /// The range covering `values` with 5% padding on each side; a single value gets ±10% of
-    /// its size (±1 at zero; ±half a decade on a log axis); no value gives [0, 1] (or [1, 10]
-    /// on a log axis). `values` must be finite (and positive on a log axis).
+    /// The range covering `values`, given in plot coordinates (`log10` of the data on a log
+    /// axis, see [`Range::to_plot`]), with 5% padding on each side; a single value gets ±10%
+    /// of its size (±1 at zero; ±half a decade on a log axis); no value gives [0, 1] (one
+    /// decade from 1 to 10 on a log axis). `values` must be finite.
     ///
     /// # Errors
     /// When the values span more than an `f64` can hold (e.g. `-1e308` and `1e308`).
     pub(crate) fn covering(values: &[f64], log: bool) -> Result<Range> {
         let mut lo = f64::INFINITY;
         let mut hi = f64::NEG_INFINITY;
-        for &v in values {
-            let t = if log { v.log10() } else { v };
+        for &t in values {
             lo = lo.min(t);
             hi = hi.max(t);
         }
@@ -56,9 +56,14 @@ impl Range {
         Ok(Range { log, lo, hi })
     }
 
-    /// The transformed coordinate of data value `v`.
-    pub(crate) fn transform(&self, v: f64) -> f64 {
-        if self.log { v.log10() } else { v }
+    /// The plot coordinate of data value `v` on a linear (`log = false`) or log axis: `v`, or
+    /// `log10(v)`; `None` when `v` cannot be placed (not finite, or ≤ 0 on a log axis).
+    pub(crate) fn to_plot(v: f64, log: bool) -> Option<f64> {
+        if log {
+            (v.is_finite() && v > 0.0).then(|| v.log10())
+        } else {
+            v.is_finite().then_some(v)
+        }
     }
 
     /// Tick positions (transformed) and their labels, inside the range.
@@ -141,10 +146,11 @@ fn linear_ticks(lo: f64, hi: f64) -> Vec<(f64, String)> {
 }
 
 /// Ticks on a log axis with transformed range `[lo, hi]`: every decade (or every n-th when
-/// there are many); 1-2-5 within each decade when fewer than two decades show; linear nice
-/// ticks when even that gives fewer than two.
+/// there are many), all written as powers of ten if one of them cannot be a plain number;
+/// 1-2-5 within each decade when fewer than two decades show; linear nice ticks when even
+/// that gives fewer than two.
 fn log_ticks(lo: f64, hi: f64) -> Vec<(f64, String)> {
-    let label = |t: f64| fmt_sig(10f64.powf(t), 3);
+    let label = |t: f64| log_label(t, false);
     let first = lo.ceil();
     let last = hi.floor();
     let decades = if last >= first {
@@ -154,13 +160,12 @@ fn log_ticks(lo: f64, hi: f64) -> Vec<(f64, String)> {
     };
     if decades >= 2 {
         let every = decades.div_ceil(MAX_TICKS - 4).max(1);
-        return (0..decades)
+        let ts: Vec<f64> = (0..decades)
             .step_by(every)
-            .map(|i| {
-                let t = first + i as f64;
-                (t, label(t))
-            })
+            .map(|i| first + i as f64)
             .collect();
+        let powers = ts.iter().any(|&t| !is_plain(10f64.powf(t)));
+        return ts.into_iter().map(|t| (t, log_label(t, powers))).collect();
     }
     let mut ticks = Vec::new();
     let mut n = lo.floor();
@@ -208,6 +213,10 @@ mod tests {
         let t = log_ticks(2f64.log10() - 0.01, 64f64.log10());
         assert_eq!(labels(&t), ["2", "5", "10", "20", "50"]);
         assert!(log_ticks(-300.0, 300.0).len() <= MAX_TICKS);
+        let t = log_ticks(-7.0, -5.0);
+        assert_eq!(labels(&t), ["10⁻⁷", "10⁻⁶", "10⁻⁵"]);
+        let t = log_ticks(3.0, 6.0);
+        assert_eq!(labels(&t), ["10³", "10⁴", "10⁵", "10⁶"]);
     }
 
     #[test]
@@ -219,5 +228,11 @@ mod tests {
         assert!(Range::covering(&[-1e308, 1e308], false).is_err());
         let r = Range::covering(&[], true).unwrap();
         assert_eq!((r.lo, r.hi), (0.0, 1.0));
+        let r = Range::covering(&[2.0], true).unwrap();
+        assert_eq!((r.lo, r.hi), (1.5, 2.5));
+        assert_eq!(Range::to_plot(100.0, true), Some(2.0));
+        assert_eq!(Range::to_plot(0.0, true), None);
+        assert_eq!(Range::to_plot(-3.0, false), Some(-3.0));
+        assert_eq!(Range::to_plot(f64::NAN, false), None);
     }
 }

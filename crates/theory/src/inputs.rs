@@ -1,0 +1,313 @@
+//! What the bounds are evaluated on: [`BoundInputs`], built either from a measured model
+//! ([`crate::bound_report`]) or from idealised what-if numbers ([`BoundInputs::what_if`]), and
+//! the router's complexity [`RouterComplexity`] that both share.
+
+use serde::{Deserialize, Serialize};
+use smoe_router::RouterConfig;
+
+use crate::{
+    ArrangementLogCount, BoundValue, ExpertStat, NatarajanLogCount, Result, TheoryError, Validity,
+    arrangement_log_count, linear_router_natarajan_dim, mlp_router_natarajan_shape,
+    natarajan_log_count,
+};
+
+/// The router's combinatorial complexity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouterComplexity {
+    /// `linear` or `mlp`.
+    pub kind: String,
+    /// d_N used in the bounds: (d+1)(T−1) for a linear router with bias, d(T−1) without
+    /// (valid); the parameter-count form for an MLP router (shape only).
+    pub d_n: f64,
+    /// Whether `d_n` is a proved value or a shape.
+    pub d_n_validity: Validity,
+    /// The Natarajan log-count (exact ln C(T,k) and its upper form).
+    pub natarajan: NatarajanLogCount,
+    /// The hyperplane-arrangement log-count (linear routers only).
+    pub arrangement: Option<ArrangementLogCount>,
+}
+
+impl RouterComplexity {
+    /// The complexity of a `router` for inputs of width `d`, T = `t` experts, k per input and m
+    /// samples. `bias` says whether a linear router has a bias (smoe's `linear` router does);
+    /// an MLP router always has biases.
+    ///
+    /// - linear: d_N from [`linear_router_natarajan_dim`] ([`Validity::Valid`]) and the
+    ///   arrangement count [`arrangement_log_count`];
+    /// - MLP with `hidden` units: d_N from [`mlp_router_natarajan_shape`] of `[d, hidden, T]`
+    ///   ([`Validity::ShapeOnly`]), no arrangement count.
+    ///
+    /// # Errors
+    /// [`TheoryError::InvalidTopK`] unless 1 <= k <= T; [`TheoryError::EmptySample`] if m = 0;
+    /// [`TheoryError::InvalidParameter`] for a zero width or on overflow.
+    pub fn new(
+        router: &RouterConfig,
+        bias: bool,
+        d: usize,
+        t: usize,
+        k: usize,
+        m: usize,
+    ) -> Result<Self> {
+        match *router {
+            RouterConfig::Linear => {
+                let d_n = linear_router_natarajan_dim(d, t, bias)? as f64;
+                Ok(Self {
+                    kind: "linear".into(),
+                    d_n,
+                    d_n_validity: Validity::Valid,
+                    natarajan: natarajan_log_count(d_n, m, t, k)?,
+                    arrangement: Some(arrangement_log_count(d, t, m, bias)?),
+                })
+            }
+            RouterConfig::Mlp { hidden } => {
+                let shape = mlp_router_natarajan_shape(&[d, hidden, t], true)?;
+                Ok(Self {
+                    kind: "mlp".into(),
+                    d_n: shape.value,
+                    d_n_validity: shape.validity,
+                    natarajan: natarajan_log_count(shape.value, m, t, k)?,
+                    arrangement: None,
+                })
+            }
+        }
+    }
+
+    /// The router's named numbers, without a prefix: `d_n`, `natarajan.{exact, upper,
+    /// log_labels_exact, log_labels_upper}` and, for a linear router,
+    /// `arrangement.{log_count, d_eff, dimension, hyperplanes}`.
+    pub fn scalars(&self) -> Vec<(String, f64)> {
+        let n = &self.natarajan;
+        let mut out: Vec<(String, f64)> = vec![
+            ("d_n".into(), self.d_n),
+            ("natarajan.exact".into(), n.exact),
+            ("natarajan.upper".into(), n.upper),
+            ("natarajan.log_labels_exact".into(), n.log_labels_exact),
+            ("natarajan.log_labels_upper".into(), n.log_labels_upper),
+        ];
+        if let Some(a) = &self.arrangement {
+            out.extend([
+                ("arrangement.log_count".into(), a.log_count),
+                ("arrangement.d_eff".into(), a.d_eff as f64),
+                ("arrangement.dimension".into(), a.dimension),
+                ("arrangement.hyperplanes".into(), a.hyperplanes),
+            ]);
+        }
+        out
+    }
+}
+
+/// Everything a bound may need, measured on a model or set by hand.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BoundInputs {
+    /// m: training samples.
+    pub m: usize,
+    /// k: experts per input.
+    pub k: usize,
+    /// T: experts in total.
+    pub t: usize,
+    /// d: input width.
+    pub d: usize,
+    /// δ: failure probability.
+    pub delta: f64,
+    /// C: Lipschitz constant of the \[0, 1\]-valued loss (1/γ for the ramp loss).
+    pub lipschitz: f64,
+    /// The router's complexity (d_N, its validity, the Natarajan and arrangement counts).
+    pub router: RouterComplexity,
+    /// ln|𝒢|_S|, the routing log-count D1 uses: one of `router`'s counts (the exact Natarajan
+    /// form for a measured model; the upper form in the what-if mode, as THEORY.md §1.7).
+    pub routing_log_count: f64,
+    /// Per-expert statistics for D1 (T entries, loads summing to k m).
+    pub experts: Vec<ExpertStat>,
+    /// R_m(H), one expert's Rademacher complexity at sample size m (the restated Zhao bound).
+    pub rademacher_m: f64,
+    /// Σ_i ||x_i||² over the training sample, in the experts' convention (bias folded: +1 per
+    /// input).
+    pub sum_sq_norms: f64,
+    /// J: layers of one expert for the Kratsios VC shape (hidden layers + 1).
+    pub expert_layers: usize,
+    /// W: width of one expert for the Kratsios VC shape (at least 1).
+    pub expert_width: usize,
+}
+
+impl BoundInputs {
+    /// The idealised inputs of `smoe bound`'s what-if mode (THEORY.md §1.7):
+    ///
+    /// - C = 1/γ; R_m(H) = `expert_complexity`, default 1/sqrt(m) (linear experts with
+    ///   ||w|| ||x|| <= 1);
+    /// - the router's complexity from [`RouterComplexity::new`]; D1 uses the *upper* Natarajan
+    ///   form, as the worked examples do;
+    /// - inputs of unit norm (Σ ||x||² = m) and balanced loads m_j = k m / T (the first
+    ///   k m mod T experts take one more), each expert at R̂_j = R sqrt(m / m_j) with scale
+    ///   A_j = R sqrt(m) and no floor;
+    /// - the VC shape at J = depth + 1 layers of width max(width, 1).
+    ///
+    /// # Errors
+    /// [`TheoryError::InvalidParameter`] unless γ is finite and > 0 or if k m overflows; the
+    /// router's errors ([`RouterComplexity::new`]). The bounds check the rest when evaluated.
+    pub fn what_if(w: &WhatIf) -> Result<BoundInputs> {
+        if !(w.gamma.is_finite() && w.gamma > 0.0) {
+            return Err(TheoryError::InvalidParameter {
+                name: "gamma",
+                value: w.gamma,
+                requirement: "finite and > 0",
+            });
+        }
+        let lipschitz = 1.0 / w.gamma;
+        let r = w
+            .expert_complexity
+            .unwrap_or(1.0 / (w.m.max(1) as f64).sqrt());
+        let router = RouterComplexity::new(&w.router, w.router_bias, w.d, w.t, w.k, w.m)?;
+        // balanced loads m_j summing to k m
+        let total = w.k.checked_mul(w.m).ok_or(TheoryError::InvalidParameter {
+            name: "k m",
+            value: f64::INFINITY,
+            requirement: "representable as usize",
+        })?;
+        let experts = (0..w.t)
+            .map(|j| {
+                let load = total / w.t + usize::from(j < total % w.t);
+                ExpertStat {
+                    load,
+                    complexity: if load > 0 {
+                        r * (w.m as f64 / load as f64).sqrt()
+                    } else {
+                        0.0
+                    },
+                    // A_j = R sqrt(m) with inputs of unit norm (Σ ||x||² = m): R̂ <= A_j sqrt(n)/n
+                    scale: r * (w.m as f64).sqrt(),
+                    floor: 0.0,
+                }
+            })
+            .collect();
+        Ok(BoundInputs {
+            m: w.m,
+            k: w.k,
+            t: w.t,
+            d: w.d,
+            delta: w.delta,
+            lipschitz,
+            routing_log_count: router.natarajan.upper,
+            router,
+            experts,
+            rademacher_m: r,
+            sum_sq_norms: w.m as f64,
+            expert_layers: w.expert_depth + 1,
+            expert_width: w.expert_width.max(1),
+        })
+    }
+
+    /// Every bound of the registry ([`crate::bounds`]) on these inputs, in registry order.
+    ///
+    /// # Errors
+    /// The first bound's error, if one fails (see [`crate::Bound::evaluate`]).
+    pub fn evaluate(&self) -> Result<Vec<BoundValue>> {
+        crate::bounds().iter().map(|b| b.evaluate(self)).collect()
+    }
+}
+
+/// The numbers of a what-if question (`smoe bound` without a checkpoint); see
+/// [`BoundInputs::what_if`]. The defaults are THEORY.md §1.7's first worked example with a
+/// router bias: k = 2, T = 8, m = 10⁴, d = 16, δ = 0.05, γ = 1, linear router, R_m(H) =
+/// 1/sqrt(m), experts of depth 1 and width 64.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WhatIf {
+    /// k: experts selected per input.
+    pub k: usize,
+    /// T: experts in total.
+    pub t: usize,
+    /// m: training samples.
+    pub m: usize,
+    /// d: input width.
+    pub d: usize,
+    /// δ: failure probability, in (0, 1).
+    pub delta: f64,
+    /// γ: ramp-loss margin (C = 1/γ).
+    pub gamma: f64,
+    /// The router whose d_N the bounds use.
+    pub router: RouterConfig,
+    /// Whether a linear router has a bias (ignored for an MLP router).
+    pub router_bias: bool,
+    /// R_m(H); `None`: 1/sqrt(m).
+    pub expert_complexity: Option<f64>,
+    /// Hidden layers of one expert (the VC shape uses depth + 1 layers).
+    pub expert_depth: usize,
+    /// Width of one expert (the VC shape).
+    pub expert_width: usize,
+}
+
+impl Default for WhatIf {
+    fn default() -> Self {
+        Self {
+            k: 2,
+            t: 8,
+            m: 10_000,
+            d: 16,
+            delta: 0.05,
+            gamma: 1.0,
+            router: RouterConfig::Linear,
+            router_bias: true,
+            expert_complexity: None,
+            expert_depth: 1,
+            expert_width: 64,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_if_balances_loads_over_every_expert() {
+        let w = WhatIf {
+            k: 2,
+            t: 3,
+            m: 10,
+            ..Default::default()
+        };
+        let i = BoundInputs::what_if(&w).unwrap();
+        let loads: Vec<usize> = i.experts.iter().map(|e| e.load).collect();
+        assert_eq!(loads, vec![7, 7, 6]);
+        assert_eq!(i.routing_log_count, i.router.natarajan.upper);
+        assert_eq!(i.sum_sq_norms, 10.0);
+        assert_eq!((i.expert_layers, i.expert_width), (2, 64));
+        assert_eq!(i.rademacher_m, 1.0 / 10f64.sqrt());
+        assert_eq!(i.router.d_n, 17.0 * 2.0);
+    }
+
+    #[test]
+    fn what_if_rejects_a_bad_margin_and_bad_top_k() {
+        for gamma in [0.0, -1.0, f64::NAN] {
+            let w = WhatIf {
+                gamma,
+                ..Default::default()
+            };
+            assert!(matches!(
+                BoundInputs::what_if(&w),
+                Err(TheoryError::InvalidParameter { name: "gamma", .. })
+            ));
+        }
+        let w = WhatIf {
+            k: 9,
+            ..Default::default()
+        };
+        assert!(matches!(
+            BoundInputs::what_if(&w),
+            Err(TheoryError::InvalidTopK { k: 9, experts: 8 })
+        ));
+    }
+
+    #[test]
+    fn mlp_router_is_shape_only_without_an_arrangement_count() {
+        let r =
+            RouterComplexity::new(&RouterConfig::Mlp { hidden: 5 }, true, 6, 4, 2, 100).unwrap();
+        assert_eq!(r.kind, "mlp");
+        assert_eq!(r.d_n_validity, Validity::ShapeOnly);
+        assert!(r.arrangement.is_none());
+        assert_eq!(r.scalars().len(), 5);
+        let r = RouterComplexity::new(&RouterConfig::Linear, false, 6, 4, 2, 100).unwrap();
+        assert_eq!(r.d_n, 18.0);
+        assert_eq!(r.scalars().len(), 9);
+    }
+}

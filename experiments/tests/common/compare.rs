@@ -1,0 +1,141 @@
+//! Compares run records written before the redesign (the old JSON layout) with today's:
+//! every metric, every bound and every term must be equal. Only the schema field, the config
+//! spelling, timings, git commit and the layout of the bounds may differ; an old bound leaf is
+//! found under its new scalar name (see [`bound_scalar_name`]).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use smoe_experiments::sweep::SweepLine;
+
+/// Where an old bound leaf lives in today's `BoundReport::scalars()`, if it moved.
+pub fn bound_scalar_name(old_pointer: &str) -> Option<String> {
+    let rest = old_pointer.strip_prefix("/bounds/")?;
+    let fixed = match rest {
+        "d1/expert_complexity_learned" => Some("d1_learned.expert_complexity"),
+        "d1/expert_complexity_worst" => Some("d1_worst.expert_complexity"),
+        "d1/routing_log_count" => Some("d1_learned.routing_log_count"),
+        "router/natarajan/d_n" => Some("router.d_n"),
+        "router/natarajan/m" => Some("m"),
+        "router/natarajan/t" => Some("t"),
+        "router/natarajan/k" => Some("k"),
+        _ => None,
+    };
+    if let Some(f) = fixed {
+        return Some(f.to_string());
+    }
+    let rest = rest.replacen("d1/worst_case/", "d1_worst/", 1).replacen(
+        "d1/learned_pattern/",
+        "d1_learned/",
+        1,
+    );
+    let mut name = rest.replace('/', ".");
+    for (i, part) in ["estimate", "ci_low", "ci_high"].iter().enumerate() {
+        if let Some(head) = name.strip_suffix(&format!("linear_mc.{i}")) {
+            name = format!("{head}linear_mc.{part}");
+        }
+    }
+    Some(name)
+}
+
+/// Every leaf of `v` with its JSON pointer.
+pub fn leaves(v: &Value, at: String, out: &mut Vec<(String, Value)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                leaves(x, format!("{at}/{k}"), out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                leaves(x, format!("{at}/{i}"), out);
+            }
+        }
+        other => out.push((at, other.clone())),
+    }
+}
+
+/// Parts of an old record that are allowed to differ.
+const SKIP: &[&str] = &["/timings", "/git_commit", "/config", "/smoe_version"];
+
+/// Compares one old record (JSON) with a new one; returns the differences (empty: equal) and
+/// the number of leaves compared.
+pub fn compare_record(old: &Value, new: &smoe_train::RunRecord) -> (Vec<String>, usize) {
+    let new_json = serde_json::to_value(new).expect("record json");
+    let scalars: BTreeMap<String, f64> = new
+        .bounds
+        .as_ref()
+        .map(|b| b.scalars().into_iter().collect())
+        .unwrap_or_default();
+    let mut old_leaves = Vec::new();
+    leaves(old, String::new(), &mut old_leaves);
+    let mut diffs = Vec::new();
+    let mut compared = 0;
+    for (ptr, v) in old_leaves {
+        if SKIP.iter().any(|s| ptr.starts_with(s)) {
+            continue;
+        }
+        compared += 1;
+        if let Some(nv) = new_json.pointer(&ptr) {
+            if nv != &v {
+                diffs.push(format!("{ptr}: old {v}, new {nv}"));
+            }
+            continue;
+        }
+        let moved = bound_scalar_name(&ptr).and_then(|n| scalars.get(&n).map(|x| (n, *x)));
+        match (moved, v.as_f64()) {
+            (Some((_, x)), Some(o)) if x == o => {}
+            (Some((n, x)), _) => diffs.push(format!("{ptr} (now {n}): old {v}, new {x}")),
+            (None, _) if ptr.starts_with("/bounds/") && !v.is_number() => {
+                // validity labels of the old nested structs: checked through the new list
+                let name = bound_scalar_name(&ptr).unwrap_or_default();
+                let (bound, field) = name.rsplit_once('.').unwrap_or(("", ""));
+                let found = new.bounds.as_ref().and_then(|b| b.get(bound));
+                match (field, found) {
+                    ("validity", Some(bv)) => {
+                        let nv = serde_json::to_value(bv.validity).unwrap_or(Value::Null);
+                        if nv != v {
+                            diffs.push(format!("{ptr}: old {v}, new {nv}"));
+                        }
+                    }
+                    _ => diffs.push(format!("{ptr}: no new home for {v}")),
+                }
+            }
+            (None, _) => diffs.push(format!("{ptr}: missing in the new record (old {v})")),
+        }
+    }
+    (diffs, compared)
+}
+
+/// Pairs old and new sweep lines by their grid coordinates (old axis names mapped to new
+/// ones by `rename`) and compares every pair; panics with the differences.
+pub fn compare_sweeps(old: &[Value], new: &[SweepLine], rename: &[(&str, &str)]) -> usize {
+    assert_eq!(old.len(), new.len(), "number of runs");
+    let key = |c: &BTreeMap<String, Value>| serde_json::to_string(c).expect("coords");
+    let new_by: BTreeMap<String, &SweepLine> = new.iter().map(|l| (key(&l.coords), l)).collect();
+    let mut total = 0;
+    let mut all = Vec::new();
+    for o in old {
+        let mut coords: BTreeMap<String, Value> =
+            serde_json::from_value(o["coords"].clone()).expect("coords");
+        for (from, to) in rename {
+            if let Some(v) = coords.remove(*from) {
+                coords.insert(to.to_string(), v);
+            }
+        }
+        let n = new_by
+            .get(&key(&coords))
+            .unwrap_or_else(|| panic!("no new run at {coords:?}"));
+        let rec = n.record.as_ref().expect("new record");
+        let (diffs, compared) = compare_record(&o["record"], rec);
+        total += compared;
+        all.extend(diffs.into_iter().map(|d| format!("{coords:?} {d}")));
+    }
+    assert!(
+        all.is_empty(),
+        "{} differences, e.g.:\n{}",
+        all.len(),
+        all.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
+    );
+    total
+}
