@@ -4,8 +4,8 @@
 //! and every metric, every bound and every term of every record must equal the recorded one.
 //! Only the schema field, the config's spelling, timings and the git commit may differ.
 //!
-//! `SMOE_OLD=results/kt-quick SMOE_NEW=/tmp/kt-quick cargo test -p smoe-experiments --test
-//! regression -- --ignored` compares two whole sweep folders the same way (how the committed
+//! `SMOE_OLD=$PWD/old/kt-quick SMOE_NEW=$PWD/results/kt-quick cargo test -p smoe-experiments --test
+//! regression -- --ignored` (absolute paths) compares two whole sweep folders the same way (how the committed
 //! results were checked after they were regenerated).
 
 mod common;
