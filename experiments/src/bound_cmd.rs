@@ -4,8 +4,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
-use ndarray::Array2;
+use anyhow::Result;
 use smoe::router::RouterConfig;
 use smoe_model::checkpoint;
 use smoe_theory::{BoundInputs, BoundSettings, BoundValue, RouterComplexity, WhatIf, bound_report};
@@ -53,7 +52,8 @@ pub struct BoundArgs {
     /// inputs (k, T, d then come from the checkpoint and must agree).
     #[arg(long, value_name = "FILE", requires = "data")]
     pub checkpoint: Option<PathBuf>,
-    /// Training inputs for --checkpoint, .npy f32 or f64 `[m, d]`.
+    /// Training inputs for --checkpoint, .npy `[m, d]` of floats, integers or bool (read as
+    /// f64 by `smoe_tasks::npy`).
     #[arg(long, value_name = "FILE", requires = "checkpoint")]
     pub data: Option<PathBuf>,
 }
@@ -147,16 +147,6 @@ pub fn what_if(a: &BoundArgs) -> Result<String> {
     ))
 }
 
-fn read_x(path: &std::path::Path) -> Result<Array2<f64>> {
-    use ndarray_npy::read_npy;
-    if let Ok(x) = read_npy::<_, Array2<f64>>(path) {
-        return Ok(x);
-    }
-    let x: Array2<f32> = read_npy(path)
-        .with_context(|| format!("cannot read {} as a 2-D f32/f64 .npy", path.display()))?;
-    Ok(x.mapv(f64::from))
-}
-
 /// Runs `smoe bound`, printing the table.
 ///
 /// # Errors
@@ -176,7 +166,7 @@ pub fn run(a: &BoundArgs) -> Result<()> {
         a.t,
         a.d
     );
-    let x = read_x(data)?;
+    let x = smoe_tasks::npy::read_array2_f64(data)?;
     let report = bound_report(
         model.as_ref(),
         x.view(),

@@ -21,12 +21,12 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow, bail, ensure};
-use ndarray::{Array, Array1, Array2, ArrayView2, Dimension};
-use ndarray_npy::{ReadNpyError, ReadNpyExt, WriteNpyExt};
+use anyhow::{Context, Result, bail, ensure};
+use ndarray::{Array1, Array2, ArrayView2};
 use safetensors::tensor::{Dtype, TensorView};
 use serde::{Deserialize, Serialize};
 use smoe_model::{AuxGrad, Model, ModelOutput, TopKRouting, checkpoint};
+use smoe_tasks::npy;
 use smoe_train::aux::{BALANCE_CONVENTION, balance};
 use smoe_train::loss::logistic;
 
@@ -36,10 +36,10 @@ pub struct InspectArgs {
     /// Checkpoint (.safetensors, with its .json config beside it).
     #[arg(long, value_name = "FILE")]
     pub checkpoint: PathBuf,
-    /// Inputs, .npy of f32 or f64, shape [n, d].
+    /// Inputs, .npy [n, d] of floats, integers or bool (read as f64; C or Fortran order).
     #[arg(long, value_name = "FILE")]
     pub x: PathBuf,
-    /// Labels in {-1, +1}, .npy of f32, f64 or integers: 1-D, one label per row of --x.
+    /// Labels in {-1, +1}, .npy of floats, integers or bool: 1-D, one label per row of --x.
     #[arg(long, value_name = "FILE")]
     pub y: PathBuf,
     /// Output folder (created).
@@ -206,68 +206,22 @@ pub fn inspect(
     })
 }
 
-/// Reads `bytes` (an .npy file) as an array of `A`; `None` if its dtype is another one.
-fn try_read<A: ndarray_npy::ReadableElement, D: Dimension>(
-    bytes: &[u8],
-) -> std::result::Result<Option<Array<A, D>>, ReadNpyError> {
-    match Array::<A, D>::read_npy(bytes) {
-        Ok(a) => Ok(Some(a)),
-        Err(ReadNpyError::WrongDescriptor(_)) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// Reads an .npy file of f64 or f32 (and, with `ints`, i64 or i32) into f64.
-fn read_as_f64<D: Dimension>(path: &Path, ints: bool) -> Result<Array<f64, D>> {
-    let shape = if D::NDIM == Some(1) { "[n]" } else { "[n, d]" };
-    let types = if ints {
-        "f32, f64, i32 or i64"
-    } else {
-        "f32 or f64"
-    };
-    let what = || format!("{}: expected a {shape} array of {types}", path.display());
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let read = || -> std::result::Result<Option<Array<f64, D>>, ReadNpyError> {
-        if let Some(a) = try_read::<f64, D>(&bytes)? {
-            return Ok(Some(a));
-        }
-        if let Some(a) = try_read::<f32, D>(&bytes)? {
-            return Ok(Some(a.mapv(f64::from)));
-        }
-        if ints {
-            if let Some(a) = try_read::<i64, D>(&bytes)? {
-                // exact for every integer that could be a label; others stay non-labels
-                return Ok(Some(a.mapv(|v| v as f64)));
-            }
-            if let Some(a) = try_read::<i32, D>(&bytes)? {
-                return Ok(Some(a.mapv(f64::from)));
-            }
-        }
-        Ok(None)
-    };
-    match read() {
-        Ok(Some(a)) => Ok(a),
-        Ok(None) => Err(anyhow!("{}, got another dtype", what())),
-        Err(ReadNpyError::WrongNdim(_, got)) => Err(anyhow!("{}, got {got} dimensions", what())),
-        Err(e) => Err(anyhow::Error::new(e).context(what())),
-    }
-}
-
-/// Reads the inputs `x [n, d]` (.npy of f32 or f64) as f64.
+/// Reads the inputs `x [n, d]` as f64 with [`smoe_tasks::npy`]: any dtype it reads
+/// (`f4 f8 i1..i8 u1..u8 b1`, C or Fortran order).
 ///
 /// # Errors
-/// Unreadable file, another dtype, not 2-D.
+/// Unreadable file, malformed file or unsupported dtype, not 2-D; every error names the file.
 pub fn read_x(path: &Path) -> Result<Array2<f64>> {
-    read_as_f64(path, false)
+    Ok(npy::read_array2_f64(path)?)
 }
 
-/// Reads the labels `y [n]` (.npy of f32, f64, i32 or i64) as f64 and checks that each is
-/// exactly −1 or +1.
+/// Reads the labels `y [n]` as f64 with [`smoe_tasks::npy`] (any dtype it reads: floats,
+/// integers, bool) and checks that each is exactly −1 or +1.
 ///
 /// # Errors
-/// Unreadable file, another dtype, not 1-D, or a label that is not ±1 (naming the first).
+/// As [`read_x`] with a 1-D shape required, or a label that is not ±1 (naming the first).
 pub fn read_y(path: &Path) -> Result<Array1<f64>> {
-    let y: Array1<f64> = read_as_f64(path, true)?;
+    let y = npy::read_array1_f64(path)?;
     if let Some((i, v)) = first_bad_label(&y.to_vec()) {
         bail!(
             "{}: label y[{i}] = {v} is not -1 or +1 (labels must be exactly -1 or +1)",
@@ -277,11 +231,24 @@ pub fn read_y(path: &Path) -> Result<Array1<f64>> {
     Ok(y)
 }
 
-fn npy_bytes<A: ndarray_npy::WritableElement, D: Dimension>(a: &Array<A, D>) -> Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    a.write_npy(&mut buf)
-        .context("cannot encode an .npy array")?;
-    Ok(buf)
+/// `topk_idx.npy`: `a` as a version 1.0 `.npy` file of `<i8` in C order, header padded to 64
+/// bytes as [`npy::encode_array2`] pads its float files (that module encodes floats only).
+fn encode_i64(a: &Array2<i64>) -> Vec<u8> {
+    let mut header = format!(
+        "{{'descr': '<i8', 'fortran_order': False, 'shape': ({}, {}), }}",
+        a.nrows(),
+        a.ncols()
+    );
+    // magic (6) + version (2) + header length (2) + header + '\n', padded to 64 bytes
+    let unpadded = 10 + header.len() + 1;
+    header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    // a 2-D shape's header is far below 65 535 bytes
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend(a.iter().flat_map(|v| v.to_le_bytes()));
+    out
 }
 
 /// Encodes the output files of `smoe inspect` in memory, as `(file name, bytes)`.
@@ -365,12 +332,12 @@ pub fn encode_outputs(
         .context("an expert index does not fit in i64")?;
     let idx = Array2::from_shape_vec(top.routing.idx.dim(), idx)?;
     Ok(vec![
-        ("f.npy", npy_bytes(&out.f)?),
+        ("f.npy", npy::encode_array1(&out.f)),
         ("loss.json", json),
         ("grads.safetensors", grads),
-        ("router_logits.npy", npy_bytes(&top.logits)?),
-        ("topk_idx.npy", npy_bytes(&idx)?),
-        ("topk_w.npy", npy_bytes(&top.routing.weight)?),
+        ("router_logits.npy", npy::encode_array2(&top.logits)),
+        ("topk_idx.npy", encode_i64(&idx)),
+        ("topk_w.npy", npy::encode_array2(&top.routing.weight)),
     ])
 }
 

@@ -5,6 +5,7 @@ mod common;
 use common::smoe;
 
 use serde_json::Value;
+use smoe_tasks::npy::{write_array1, write_array2};
 use smoe_theory::BoundReport;
 
 fn f(v: &Value, path: &[&str]) -> f64 {
@@ -97,28 +98,63 @@ fn train_records_carry_the_bounds_and_zhao_recomputes() {
     }
     assert_eq!(b["experts"].as_array().map(Vec::len), Some(t as usize));
 
-    // the same checkpoint through `smoe bound --checkpoint --data`
+    // the same checkpoint through `smoe bound --checkpoint --data`, inputs read by
+    // smoe_tasks::npy: f64 and f32 give the same table
     let x: ndarray::Array2<f64> =
         ndarray::Array2::from_shape_fn((50, 16), |(i, j)| ((i * 16 + j) as f64 * 0.1).sin());
     let xp = dir.path().join("x.npy");
-    ndarray_npy::write_npy(&xp, &x).expect("npy");
-    let o = smoe(&[
-        "bound",
-        "--k",
-        "2",
-        "--T",
-        "8",
-        "--m",
-        "50",
-        "--d",
-        "16",
-        "--checkpoint",
-        ckpt.to_str().expect("utf8"),
-        "--data",
-        xp.to_str().expect("utf8"),
-    ]);
+    write_array2(&xp, &x).expect("npy");
+    let x32p = dir.path().join("x32.npy");
+    write_array2(&x32p, &x.mapv(|v| v as f32)).expect("npy");
+    let bound = |data: &std::path::Path| {
+        smoe(&[
+            "bound",
+            "--k",
+            "2",
+            "--T",
+            "8",
+            "--m",
+            "50",
+            "--d",
+            "16",
+            "--checkpoint",
+            ckpt.to_str().expect("utf8"),
+            "--data",
+            data.to_str().expect("utf8"),
+        ])
+    };
+    let o = bound(&xp);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("| d1_worst (valid) | total |"));
+    let table = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(table.contains("| d1_worst (valid) | total |"), "{table}");
+    let o = bound(&x32p);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let table32 = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        table32.contains("| d1_worst (valid) | total |"),
+        "{table32}"
+    );
+    // bad --data: one line naming the file, exit 2, nothing on stdout
+    let x1 = dir.path().join("x1.npy");
+    write_array1(&x1, &x.column(0).to_owned()).expect("npy");
+    let missing = dir.path().join("nope.npy");
+    for (data, msg) in [
+        (
+            &x1,
+            format!(
+                "invalid .npy file {}: expected a 2-D [rows, cols] array, got shape [50] (1-D)",
+                x1.display()
+            ),
+        ),
+        (&missing, format!("cannot read {}", missing.display())),
+    ] {
+        let o = bound(data);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains(&msg), "{err}");
+        assert!(o.stdout.is_empty());
+    }
 }
 
 #[test]

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
-use ndarray_npy::{read_npy, write_npy};
 use safetensors::SafeTensors;
 use safetensors::tensor::Dtype;
 use smoe::ExpertConfig;
 use smoe_experiments::inspect::{self, InspectArgs, LossParts};
 use smoe_model::{SparseConfig, SparseMoe};
+use smoe_tasks::npy::{self, read_array1_f64, read_array2_f64, write_array1, write_array2};
 
 /// A sparse model's shape with the d and seed it is built with.
 #[derive(Debug, Clone)]
@@ -76,6 +76,48 @@ impl Gen {
         let (u, v) = (self.uniform(), self.uniform());
         (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
     }
+}
+
+/// Writes an `.npy` version 1.0 file of `descr`, order and `shape` around `data` (header
+/// unpadded: the reader must not care), for the dtypes and orders `smoe_tasks::npy` does not
+/// write.
+fn write_raw(path: &Path, descr: &str, fortran: bool, shape: &str, data: &[u8]) {
+    let f = if fortran { "True" } else { "False" };
+    let header = format!("{{'descr': '{descr}', 'fortran_order': {f}, 'shape': {shape}, }}\n");
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&u16::try_from(header.len()).expect("short").to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    std::fs::write(path, out).expect("write npy");
+}
+
+/// The labels `y` as a 1-D integer file of `descr` (`<i8`, `<i4`, `|i1`, `>i2`, …).
+fn write_int_labels(path: &Path, descr: &str, y: &Array1<f64>) {
+    let data: Vec<u8> = y
+        .iter()
+        .flat_map(|&v| match descr {
+            "<i8" => (v as i64).to_le_bytes().to_vec(),
+            "<i4" => (v as i32).to_le_bytes().to_vec(),
+            ">i2" => (v as i16).to_be_bytes().to_vec(),
+            "|i1" | "|u1" => (v as i8).to_le_bytes().to_vec(),
+            other => panic!("no writer for {other}"),
+        })
+        .collect();
+    write_raw(path, descr, false, &format!("({},)", y.len()), &data);
+}
+
+/// The `topk_idx.npy` that `numpy.save(path, idx.astype("<i8"))` writes: version 1.0, C order,
+/// header padded with spaces to 64 bytes and ended by a newline.
+fn numpy_i64_file(idx: &Array2<i64>) -> Vec<u8> {
+    let (n, k) = idx.dim();
+    let dict = format!("{{'descr': '<i8', 'fortran_order': False, 'shape': ({n}, {k}), }}");
+    let pad = (64 - (10 + dict.len() + 1) % 64) % 64;
+    let header = format!("{dict}{}\n", " ".repeat(pad));
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&u16::try_from(header.len()).expect("short").to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend(idx.iter().flat_map(|v| v.to_le_bytes()));
+    out
 }
 
 fn smoe_bin() -> &'static str {
@@ -166,21 +208,27 @@ fn run_bin(ckpt: &Path, x: &Path, y: &Path, out: &Path, alpha: f64) -> Output {
 struct Written {
     f: Array1<f64>,
     logits: Array2<f64>,
-    idx: Array2<i64>,
+    /// `topk_idx.npy` as read (its exact bytes, `<i8`, are checked against `raw`).
+    idx: Array2<f64>,
     w: Array2<f64>,
     loss: serde_json::Value,
     grads: Vec<u8>,
+    /// The bytes of `f.npy`, `router_logits.npy`, `topk_idx.npy`, `topk_w.npy`.
+    raw: [Vec<u8>; 4],
 }
 
 fn read_written(out: &Path) -> Written {
     let loss = std::fs::read_to_string(out.join("loss.json")).expect("loss.json");
+    let raw = ["f.npy", "router_logits.npy", "topk_idx.npy", "topk_w.npy"]
+        .map(|name| std::fs::read(out.join(name)).expect(name));
     Written {
-        f: read_npy(out.join("f.npy")).expect("f.npy"),
-        logits: read_npy(out.join("router_logits.npy")).expect("router_logits.npy"),
-        idx: read_npy(out.join("topk_idx.npy")).expect("topk_idx.npy"),
-        w: read_npy(out.join("topk_w.npy")).expect("topk_w.npy"),
+        f: read_array1_f64(out.join("f.npy")).expect("f.npy"),
+        logits: read_array2_f64(out.join("router_logits.npy")).expect("router_logits.npy"),
+        idx: read_array2_f64(out.join("topk_idx.npy")).expect("topk_idx.npy"),
+        w: read_array2_f64(out.join("topk_w.npy")).expect("topk_w.npy"),
         loss: serde_json::from_str(&loss).expect("loss.json is JSON"),
         grads: std::fs::read(out.join("grads.safetensors")).expect("grads.safetensors"),
+        raw,
     }
 }
 
@@ -201,8 +249,8 @@ fn inspect_with_binary(
     let ckpt = dir.join("model.safetensors");
     model.save(&ckpt).expect("save");
     let (xp, yp, out) = (dir.join("x.npy"), dir.join("y.npy"), dir.join("out"));
-    write_npy(&xp, x).expect("write x");
-    write_npy(&yp, y).expect("write y");
+    write_array2(&xp, x).expect("write x");
+    write_array1(&yp, y).expect("write y");
     let res = run_bin(&ckpt, &xp, &yp, &out, alpha);
     assert!(
         res.status.success(),
@@ -257,8 +305,26 @@ fn check_inspect(cfg: &MoeConfig, n: usize, alpha: f64, seed: u64) -> (SparseMoe
     assert_eq!(got.f, out.f, "f.npy");
     assert_eq!(got.logits, out.logits, "router_logits.npy");
     assert_eq!(got.w, out.routing.weight, "topk_w.npy");
-    assert_eq!(got.idx, out.routing.idx.mapv(|j| j as i64), "topk_idx.npy");
+    assert_eq!(got.idx, out.routing.idx.mapv(|j| j as f64), "topk_idx.npy");
     assert_eq!(got.idx.dim(), (n, cfg.k));
+    // the files byte for byte: f64 files as smoe_tasks::npy encodes them, topk_idx as numpy's
+    // i64 (version 1.0, C order, header padded to 64 bytes)
+    let idx = out.routing.idx.mapv(|j| i64::try_from(j).expect("i64"));
+    let want = [
+        npy::encode_array1(&out.f),
+        npy::encode_array2(&out.logits),
+        numpy_i64_file(&idx),
+        npy::encode_array2(&out.routing.weight),
+    ];
+    for (file, (bytes, expected)) in ["f", "router_logits", "topk_idx", "topk_w"]
+        .iter()
+        .zip(got.raw.iter().zip(&want))
+    {
+        assert!(
+            bytes == expected,
+            "{file}.npy differs from the expected bytes"
+        );
+    }
     for (r, row) in out.routing.idx.rows().into_iter().enumerate() {
         let z = out.logits.row(r);
         for s in 1..cfg.k {
@@ -457,8 +523,8 @@ fn label_not_plus_minus_one_exits_2_and_writes_nothing() {
     y[3] = 0.5;
     let d = fx.dir.path();
     let (xp, yp, out) = (d.join("x.npy"), d.join("y.npy"), d.join("out"));
-    write_npy(&xp, &fx.x).expect("x");
-    write_npy(&yp, &y).expect("y");
+    write_array2(&xp, &fx.x).expect("x");
+    write_array1(&yp, &y).expect("y");
     let res = run_bin(&fx.ckpt, &xp, &yp, &out, 0.05);
     assert_eq!(res.status.code(), Some(2));
     let err = String::from_utf8_lossy(&res.stderr);
@@ -473,52 +539,107 @@ fn bad_shapes_and_dtypes_are_clear_errors_and_write_nothing() {
     let d = fx.dir.path();
     let out = d.join("out");
     let (xp, yp) = (d.join("x.npy"), d.join("y.npy"));
-    write_npy(&xp, &fx.x).expect("x");
-    write_npy(&yp, &fx.y).expect("y");
-    let cases: Vec<(&str, PathBuf, PathBuf, &str)> = {
+    write_array2(&xp, &fx.x).expect("x");
+    write_array1(&yp, &fx.y).expect("y");
+    let cases: Vec<(&str, PathBuf, PathBuf, String)> = {
         let short_y = d.join("short_y.npy");
-        write_npy(&short_y, &fx.y.slice(ndarray::s![..7]).to_owned()).expect("short y");
+        write_array1(&short_y, &fx.y.slice(ndarray::s![..7]).to_owned()).expect("short y");
         let wide_x = d.join("wide_x.npy");
-        write_npy(&wide_x, &Array2::<f64>::zeros((8, 4))).expect("wide x");
+        write_array2(&wide_x, &Array2::<f64>::zeros((8, 4))).expect("wide x");
         let y2 = d.join("y2.npy");
-        write_npy(&y2, &fx.y.clone().insert_axis(ndarray::Axis(1))).expect("y2");
+        write_array2(&y2, &fx.y.clone().insert_axis(ndarray::Axis(1))).expect("y2");
+        let x1 = d.join("x1.npy");
+        write_array1(&x1, &fx.y).expect("x1");
         let yu8 = d.join("yu8.npy");
-        write_npy(&yu8, &Array1::<u8>::ones(8)).expect("yu8");
+        write_raw(&yu8, "|u1", false, "(8,)", &[1, 1, 1, 1, 1, 0, 1, 1]);
+        let yc16 = d.join("yc16.npy");
+        write_raw(&yc16, "<c16", false, "(8,)", &[0; 128]);
+        let cut_x = d.join("cut_x.npy");
+        let bytes = npy::encode_array2(&fx.x);
+        std::fs::write(&cut_x, &bytes[..bytes.len() - 8]).expect("cut x");
         let nan_x = d.join("nan_x.npy");
         let mut xn = fx.x.clone();
         xn[[2, 1]] = f64::NAN;
-        write_npy(&nan_x, &xn).expect("nan x");
+        write_array2(&nan_x, &xn).expect("nan x");
         let ybad = d.join("ybad.npy");
-        write_npy(&ybad, &Array1::from(vec![1i64, -1, 1, 1, 0, 1, 1, 1])).expect("ybad");
+        let labels = Array1::from(vec![1.0, -1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0]);
+        write_int_labels(&ybad, "<i8", &labels);
+        let nope = d.join("nope.npy");
         vec![
             (
                 "n mismatch",
                 xp.clone(),
                 short_y,
-                "8 rows but y has 7 labels",
+                "8 rows but y has 7 labels".into(),
             ),
             (
                 "d mismatch",
                 wide_x,
                 yp.clone(),
-                "4 columns but the checkpoint's model expects d = 3",
+                "4 columns but the checkpoint's model expects d = 3".into(),
             ),
-            ("2-D y", xp.clone(), y2, "got 2 dimensions"),
-            ("u8 y", xp.clone(), yu8, "f32, f64, i32 or i64"),
-            ("NaN x", nan_x, yp.clone(), "row 2, column 1"),
+            (
+                "2-D y",
+                xp.clone(),
+                y2.clone(),
+                format!(
+                    "invalid .npy file {}: expected a 1-D [len] array, got shape [8, 1] (2-D)",
+                    y2.display()
+                ),
+            ),
+            (
+                "1-D x",
+                x1.clone(),
+                yp.clone(),
+                format!(
+                    "invalid .npy file {}: expected a 2-D [rows, cols] array, got shape [8] (1-D)",
+                    x1.display()
+                ),
+            ),
+            (
+                "u8 label 0",
+                xp.clone(),
+                yu8.clone(),
+                format!("{}: label y[5] = 0 is not -1 or +1", yu8.display()),
+            ),
+            (
+                "complex y",
+                xp.clone(),
+                yc16.clone(),
+                format!(
+                    "invalid .npy file {}: unsupported dtype \"<c16\"",
+                    yc16.display()
+                ),
+            ),
+            (
+                "truncated x",
+                cut_x.clone(),
+                yp.clone(),
+                format!(
+                    "invalid .npy file {}: shape [8, 3] of 8-byte values needs 192 data bytes, \
+                     the file has 184",
+                    cut_x.display()
+                ),
+            ),
+            ("NaN x", nan_x, yp.clone(), "row 2, column 1".into()),
             (
                 "integer label 0",
                 xp.clone(),
-                ybad,
-                "y[4] = 0 is not -1 or +1",
+                ybad.clone(),
+                format!("{}: label y[4] = 0 is not -1 or +1", ybad.display()),
             ),
-            ("missing x", d.join("nope.npy"), yp.clone(), "cannot read"),
+            (
+                "missing x",
+                nope.clone(),
+                yp.clone(),
+                format!("cannot read {}", nope.display()),
+            ),
         ]
     };
     for (what, x, y, msg) in cases {
         let err = inspect::run(&args(&fx, &x, &y, &out)).expect_err(what);
         let line = smoe_experiments::one_line(&err);
-        assert!(line.contains(msg), "{what}: {line}");
+        assert!(line.contains(&msg), "{what}: {line}");
         assert_nothing_written(&out);
     }
     let mut a = args(&fx, &xp, &yp, &out);
@@ -528,28 +649,46 @@ fn bad_shapes_and_dtypes_are_clear_errors_and_write_nothing() {
 }
 
 #[test]
-fn f32_inputs_and_integer_labels_are_accepted() {
+fn every_dtype_of_smoe_tasks_npy_is_accepted() {
     let fx = fixture();
     let d = fx.dir.path();
     let x32 = fx.x.mapv(|v| v as f32);
     let xp = d.join("x32.npy");
-    write_npy(&xp, &x32).expect("x32");
+    write_array2(&xp, &x32).expect("x32");
     let x64 = x32.mapv(f64::from);
+    // the same inputs stored in Fortran order read as the same matrix
+    let xf = d.join("x32_fortran.npy");
+    let column_major: Vec<u8> = x32.t().iter().flat_map(|v| v.to_le_bytes()).collect();
+    write_raw(&xf, "<f4", true, "(8, 3)", &column_major);
     let model = SparseMoe::<f64>::load(&fx.ckpt).expect("load");
     let want = inspect::loss(&model, x64.view(), &fx.y.to_vec(), 0.1).expect("loss");
-    let y64 = fx.y.mapv(|v| v as i64);
-    let y32 = fx.y.mapv(|v| v as i32);
-    let y_f32 = fx.y.mapv(|v| v as f32);
-    let files = [d.join("yi64.npy"), d.join("yi32.npy"), d.join("yf32.npy")];
-    write_npy(&files[0], &y64).expect("y");
-    write_npy(&files[1], &y32).expect("y");
-    write_npy(&files[2], &y_f32).expect("y");
-    for (i, yp) in files.iter().enumerate() {
+    let mut files = Vec::new();
+    for descr in ["<i8", "<i4", ">i2", "|i1"] {
+        let p = d.join(format!("y{}.npy", &descr[1..]));
+        write_int_labels(&p, descr, &fx.y);
+        files.push((xp.clone(), p));
+    }
+    let yf32 = d.join("yf32.npy");
+    write_array1(&yf32, &fx.y.mapv(|v| v as f32)).expect("y");
+    files.push((xp.clone(), yf32.clone()));
+    files.push((xf, yf32));
+    for (i, (xp, yp)) in files.iter().enumerate() {
         let out = d.join(format!("out{i}"));
-        inspect::run(&args(&fx, &xp, yp, &out)).expect("inspect");
+        inspect::run(&args(&fx, xp, yp, &out)).expect("inspect");
         let got = read_written(&out);
-        assert_eq!(num(&got.loss, "total"), want.total, "{}", yp.display());
-        assert_eq!(num(&got.loss, "logistic"), want.logistic);
-        assert_eq!(num(&got.loss, "balance"), want.balance);
+        let what = format!("{} + {}", xp.display(), yp.display());
+        assert_eq!(num(&got.loss, "total"), want.total, "{what}");
+        assert_eq!(num(&got.loss, "logistic"), want.logistic, "{what}");
+        assert_eq!(num(&got.loss, "balance"), want.balance, "{what}");
+    }
+    // labels that are all +1 are valid in any dtype, unsigned and bool too
+    let ones = Array1::<f64>::ones(8);
+    let want = inspect::loss(&model, x64.view(), &ones.to_vec(), 0.1).expect("loss");
+    for (descr, name) in [("|u1", "yu8.npy"), ("|b1", "ybool.npy")] {
+        let yp = d.join(name);
+        write_raw(&yp, descr, false, "(8,)", &[1; 8]);
+        let out = d.join(format!("out_{name}"));
+        inspect::run(&args(&fx, &xp, &yp, &out)).expect("inspect");
+        assert_eq!(num(&read_written(&out).loss, "total"), want.total, "{name}");
     }
 }

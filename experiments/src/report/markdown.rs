@@ -35,6 +35,15 @@ fn loss_metrics(s: &Summary) -> Vec<String> {
         .collect()
 }
 
+/// How a loss metric reads in text: `error`, `MSE`, `R²`, else its name.
+fn metric_label(name: &str) -> String {
+    match name {
+        "mse" => "MSE".into(),
+        "r2" => "R²".into(),
+        other => other.replace('_', " "),
+    }
+}
+
 /// The test metric a reader looks at first, and whether lower is better.
 fn headline_metric(s: &Summary) -> (String, bool) {
     let m = loss_metrics(s);
@@ -179,6 +188,15 @@ fn setup(md: &mut String, lines: &[SweepLine]) -> Result<()> {
             r.data.d,
             r.data.m_test
         )?,
+        smoe_tasks::DataConfig::Given(g) => writeln!(
+            md,
+            "- data: `{}`, given in memory by the program that trained (content hash `{}`), d = {}, {} training and {} test samples",
+            g.name,
+            r.data.content_hash.as_deref().unwrap_or("-"),
+            r.data.d,
+            r.data.m_train,
+            r.data.m_test
+        )?,
         _ => writeln!(
             md,
             "- data: {} files {} (content hash `{}`), d = {}, {} training and {} test samples",
@@ -256,7 +274,12 @@ pub fn render(
     let quick =
         cfg.is_some_and(|c| SweepConfig::parse(QUICK_CONFIG).is_ok_and(|q| q.name == c.name));
     writeln!(md, "## How this was made\n")?;
-    if quick {
+    if cfg.is_none() {
+        writeln!(
+            md,
+            "The records were written by a program, not by `smoe sweep` (this folder has no `sweep.toml`).\n"
+        )?;
+    } else if quick {
         writeln!(
             md,
             "```sh\ncargo run --release -- sweep            # runs experiments/configs/{name}.toml, writes this folder\n```\n"
@@ -314,7 +337,10 @@ pub fn render(
     let g = s.primary_gap.clone();
     let gl = gap_label(&g);
     let (headline, lower_better) = headline_metric(s);
-    let headline_label = headline.replace("test.", "test ");
+    let headline_label = format!(
+        "test {}",
+        metric_label(headline.strip_prefix("test.").unwrap_or(&headline))
+    );
     writeln!(md, "## What the sweep shows\n")?;
     let varying: Vec<&Axis> = s.axes.iter().filter(|a| a.values.len() > 1).collect();
     for a in &varying {
@@ -482,8 +508,8 @@ pub fn render(
         let mut header: Vec<String> = varying.iter().map(|a| a.label()).collect();
         header.push("runs".into());
         for m in metrics.iter().filter(|m| *m != "loss") {
-            header.push(format!("train {m}"));
-            header.push(format!("test {m}"));
+            header.push(format!("train {}", metric_label(m)));
+            header.push(format!("test {}", metric_label(m)));
         }
         header.extend(gaps.iter().map(|g| gap_label(g)));
         header.extend(bounds.iter().cloned());
