@@ -13,7 +13,7 @@ use ndarray::{Array1, Array2, ArrayView2};
 use smoe::prelude::*;
 use smoe::{
     ExpertConfig, GateConfig, GateGrad, GatingError, LossConfig, Progress, RouterConfig, Routing,
-    ShapeError, Targets, check_gradient,
+    Targets, check_gradient,
 };
 use smoe_experiments::sweep::{LineStatus, SweepLine};
 
@@ -60,9 +60,7 @@ struct TemperedTopK {
 
 impl TemperedTopK {
     fn new(k: usize, experts: usize, tau_start: f64, tau_end: f64) -> smoe::gating::Result<Self> {
-        if experts == 0 || k == 0 || k > experts {
-            return Err(GatingError::InvalidTopK { k, experts });
-        }
+        smoe::gating::check_k(k, experts)?;
         if !(tau_start > 0.0 && tau_end > 0.0 && tau_start.is_finite() && tau_end.is_finite()) {
             return Err(GatingError::InvalidConfig {
                 gate: GATE_NAME.into(),
@@ -95,17 +93,7 @@ impl<F: smoe::Float> Gate<F> for TemperedTopK {
         z: ArrayView2<'_, F>,
         _noise: Option<ArrayView2<'_, F>>,
     ) -> smoe::gating::Result<Routing<F>> {
-        if z.ncols() != self.experts || x.nrows() != z.nrows() {
-            return Err(ShapeError::new(
-                "TemperedTopK::route",
-                vec![x.nrows(), self.experts],
-                z.shape().to_vec(),
-            )
-            .into());
-        }
-        if let Some(((row, expert), _)) = z.indexed_iter().find(|(_, v)| !v.is_finite()) {
-            return Err(GatingError::NonFinite { row, expert });
-        }
+        smoe::gating::check_inputs("TemperedTopK::route", x, z, self.experts)?;
         let idx = smoe::gating::select_topk(z, self.k);
         let inv_tau = F::from_f64c(1.0 / self.tau);
         let mut weight = Array2::<F>::zeros((z.nrows(), self.k));
@@ -130,14 +118,7 @@ impl<F: smoe::Float> Gate<F> for TemperedTopK {
         routing: &Routing<F>,
         dweight: ArrayView2<'_, F>,
     ) -> smoe::gating::Result<GateGrad<F>> {
-        if dweight.dim() != routing.weight.dim() || z.nrows() != routing.batch() {
-            return Err(ShapeError::new(
-                "TemperedTopK::backward",
-                routing.weight.shape().to_vec(),
-                dweight.shape().to_vec(),
-            )
-            .into());
-        }
+        smoe::gating::check_dweight("TemperedTopK::backward", routing, z, dweight)?;
         let inv_tau = F::from_f64c(1.0 / self.tau);
         let mut dlogits = Array2::<F>::zeros((z.nrows(), self.experts));
         for (((wr, gr), ir), mut dr) in routing

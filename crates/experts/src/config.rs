@@ -57,9 +57,9 @@ impl ExpertConfig {
     /// [`ExpertError::ZeroDim`] for `width = 0` with `depth ≥ 1`.
     pub fn validate(&self) -> Result<()> {
         if self.depth > 0 && self.width == 0 {
-            return Err(ExpertError::ZeroDim {
-                what: "hidden width",
-            });
+            return Err(ExpertError::ZeroDim(smoe_nn::ZeroDim {
+                what: "expert hidden width",
+            }));
         }
         Ok(())
     }
@@ -78,9 +78,9 @@ pub fn build_experts<F: Float>(
 ) -> Result<Vec<Box<dyn Expert<F>>>> {
     cfg.validate()?;
     if count == 0 {
-        return Err(ExpertError::ZeroDim {
-            what: "number of experts",
-        });
+        return Err(ExpertError::ZeroDim(smoe_nn::ZeroDim {
+            what: "expert number of experts",
+        }));
     }
     (0..count)
         .map(|j| {

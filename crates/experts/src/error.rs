@@ -4,12 +4,9 @@ use thiserror::Error;
 /// Errors of experts.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum ExpertError {
-    /// A zero dimension (input width, hidden width, or number of experts).
-    #[error("expert {what} must be at least 1, got 0")]
-    ZeroDim {
-        /// Which dimension.
-        what: &'static str,
-    },
+    /// A dimension that must be at least 1 was 0.
+    #[error(transparent)]
+    ZeroDim(#[from] smoe_nn::ZeroDim),
     /// An array had the wrong shape.
     #[error(transparent)]
     Shape(#[from] smoe_nn::ShapeError),

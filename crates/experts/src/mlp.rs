@@ -24,9 +24,9 @@ impl<F: Float> MlpExpert<F> {
     pub fn new(d: usize, cfg: &ExpertConfig, rng: &mut SmoeRng) -> Result<Self> {
         cfg.validate()?;
         if d == 0 {
-            return Err(ExpertError::ZeroDim {
-                what: "input width",
-            });
+            return Err(ExpertError::ZeroDim(smoe_nn::ZeroDim {
+                what: "expert input width",
+            }));
         }
         let mut layers = Vec::with_capacity(cfg.depth + 1);
         let mut width_in = d;

@@ -133,9 +133,9 @@ fn bad_shapes_are_errors() {
         width: 0,
         ..Default::default()
     };
-    let zero = ExpertError::ZeroDim {
-        what: "hidden width",
-    };
+    let zero = ExpertError::ZeroDim(smoe_nn::ZeroDim {
+        what: "expert hidden width",
+    });
     assert_eq!(
         build_experts::<f32>(&zero_width, 4, 1, 0).unwrap_err(),
         zero

@@ -113,9 +113,9 @@ impl GateConfig {
     /// the gate needs k = T (dense) and k < T.
     pub fn validate(&self, k: usize, experts: usize) -> Result<()> {
         if experts == 0 {
-            return Err(GatingError::ZeroDim {
-                what: "number of experts",
-            });
+            return Err(GatingError::ZeroDim(smoe_nn::ZeroDim {
+                what: "gate number of experts",
+            }));
         }
         if !(1..=experts).contains(&k) {
             return Err(GatingError::InvalidTopK { k, experts });

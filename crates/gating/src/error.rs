@@ -31,12 +31,9 @@ pub enum GatingError {
         /// What is wrong.
         reason: String,
     },
-    /// A gate was asked for a zero dimension.
-    #[error("gate {what} must be at least 1, got 0")]
-    ZeroDim {
-        /// Which dimension.
-        what: &'static str,
-    },
+    /// A dimension that must be at least 1 was 0.
+    #[error(transparent)]
+    ZeroDim(#[from] smoe_nn::ZeroDim),
     /// An array had the wrong shape.
     #[error(transparent)]
     Shape(#[from] smoe_nn::ShapeError),

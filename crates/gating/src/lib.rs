@@ -37,7 +37,7 @@ pub use config::{GateConfig, GateProperties, build_gate, deserialize_gate};
 pub use dense::DenseSoftmax;
 pub use error::GatingError;
 pub use noisy::NoisyTopK;
-pub use routing::{GateGrad, Routing};
+pub use routing::{GateGrad, Routing, check_dweight, check_inputs, check_k};
 pub use softmax_topk::{SoftmaxTopK, softmax_rows};
 pub use topk::{select_topk, topk_indices};
 pub use topk_softmax::TopKSoftmax;

@@ -46,9 +46,9 @@ impl<F: Float> NoisyTopK<F> {
     pub fn new(k: usize, experts: usize, d: usize) -> Result<Self> {
         check_k(k, experts)?;
         if d == 0 {
-            return Err(GatingError::ZeroDim {
-                what: "input width",
-            });
+            return Err(GatingError::ZeroDim(smoe_nn::ZeroDim {
+                what: "gate input width",
+            }));
         }
         Ok(Self {
             k,

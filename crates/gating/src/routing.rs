@@ -34,8 +34,13 @@ pub struct GateGrad<F> {
     pub dx: Option<Array2<F>>,
 }
 
-/// Checks `z [b, T]` and `x [b, ·]`, and that every logit is finite.
-pub(crate) fn check_inputs<F: Float>(
+/// Checks `z [b, T]` and `x [b, ·]`, and that every logit is finite: what every gate's
+/// `route` checks first (a gate of your own should too: the trainer reads
+/// [`GatingError::NonFinite`] as a diverged run).
+///
+/// # Errors
+/// [`GatingError::Shape`] naming `op`; [`GatingError::NonFinite`] at the first bad logit.
+pub fn check_inputs<F: Float>(
     op: &'static str,
     x: ArrayView2<'_, F>,
     z: ArrayView2<'_, F>,
@@ -59,8 +64,11 @@ pub(crate) fn check_inputs<F: Float>(
     Ok(())
 }
 
-/// Checks `dweight` against the routing.
-pub(crate) fn check_dweight<F: Float>(
+/// Checks `dweight` against the routing: what every gate's `backward` checks first.
+///
+/// # Errors
+/// [`GatingError::Shape`] naming `op`.
+pub fn check_dweight<F: Float>(
     op: &'static str,
     routing: &Routing<F>,
     z: ArrayView2<'_, F>,
@@ -76,12 +84,15 @@ pub(crate) fn check_dweight<F: Float>(
     Ok(())
 }
 
-/// Checks 1 ≤ k ≤ T.
-pub(crate) fn check_k(k: usize, experts: usize) -> Result<()> {
+/// Checks 1 ≤ k ≤ T: what every gate's constructor checks.
+///
+/// # Errors
+/// [`GatingError::ZeroDim`] for T = 0, [`GatingError::InvalidTopK`] otherwise.
+pub fn check_k(k: usize, experts: usize) -> Result<()> {
     if experts == 0 {
-        return Err(GatingError::ZeroDim {
-            what: "number of experts",
-        });
+        return Err(GatingError::ZeroDim(smoe_nn::ZeroDim {
+            what: "gate number of experts",
+        }));
     }
     if k == 0 || k > experts {
         return Err(GatingError::InvalidTopK { k, experts });

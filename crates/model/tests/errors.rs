@@ -44,9 +44,9 @@ fn bad_configs() {
     };
     assert!(matches!(
         SparseMoe::<f32>::new(&bad_w, D, 0),
-        Err(ModelError::Expert(ExpertError::ZeroDim {
-            what: "hidden width"
-        }))
+        Err(ModelError::Expert(ExpertError::ZeroDim(smoe_nn::ZeroDim {
+            what: "expert hidden width"
+        })))
     ));
     let bad_t = SparseConfig {
         experts: 0,
@@ -132,9 +132,9 @@ fn validate_passes_the_components_message_through() {
     assert!(
         matches!(
             e,
-            ModelError::Router(RouterError::ZeroDim {
-                what: "hidden width"
-            })
+            ModelError::Router(RouterError::ZeroDim(smoe_nn::ZeroDim {
+                what: "router hidden width"
+            }))
         ),
         "{e:?}"
     );
@@ -165,9 +165,9 @@ fn validate_passes_the_components_message_through() {
     assert!(
         matches!(
             e,
-            ModelError::Expert(ExpertError::ZeroDim {
-                what: "hidden width"
-            })
+            ModelError::Expert(ExpertError::ZeroDim(smoe_nn::ZeroDim {
+                what: "expert hidden width"
+            }))
         ),
         "{e:?}"
     );

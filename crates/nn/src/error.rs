@@ -3,12 +3,9 @@ use thiserror::Error;
 /// Errors of the dense building blocks.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum NnError {
-    /// A layer or tensor was asked to have a zero dimension.
-    #[error("{what} must be at least 1, got 0")]
-    ZeroDim {
-        /// Which dimension.
-        what: &'static str,
-    },
+    /// A dimension that must be at least 1 was 0.
+    #[error(transparent)]
+    ZeroDim(#[from] crate::ZeroDim),
     /// An array had the wrong shape.
     #[error(transparent)]
     Shape(#[from] crate::ShapeError),

@@ -53,7 +53,7 @@ pub use linear::Linear;
 pub use optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 pub use param::{ParamMut, ParamRef, grad_vector, param_vector, set_param_vector, zero_grads};
 pub use progress::Progress;
-pub use shape::ShapeError;
+pub use shape::{ShapeError, ZeroDim};
 pub use special::ln_gamma;
 pub use tagged::with_default_kind;
 

@@ -40,14 +40,14 @@ impl<F: Float> Linear<F> {
     /// [`NnError::ZeroDim`] if `d_in` or `d_out` is 0.
     pub fn zeros(d_in: usize, d_out: usize) -> Result<Self> {
         if d_in == 0 {
-            return Err(NnError::ZeroDim {
+            return Err(NnError::ZeroDim(crate::ZeroDim {
                 what: "input width",
-            });
+            }));
         }
         if d_out == 0 {
-            return Err(NnError::ZeroDim {
+            return Err(NnError::ZeroDim(crate::ZeroDim {
                 what: "output width",
-            });
+            }));
         }
         Ok(Self {
             weight: Array2::zeros((d_out, d_in)),
@@ -294,9 +294,9 @@ mod tests {
         assert!(matches!(layer.forward(x.view()), Err(NnError::Shape(_))));
         assert_eq!(
             Linear::<f32>::zeros(0, 2).unwrap_err(),
-            NnError::ZeroDim {
+            NnError::ZeroDim(crate::ZeroDim {
                 what: "input width"
-            }
+            })
         );
     }
 }

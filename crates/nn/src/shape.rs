@@ -1,4 +1,4 @@
-//! The one shape error: every crate's error enum wraps it (`#[error(transparent)] Shape`).
+//! The shape and zero-dimension errors every crate wraps (`#[error(transparent)] Shape`, `ZeroDim`).
 
 use thiserror::Error;
 
@@ -19,4 +19,13 @@ impl ShapeError {
     pub fn new(op: &'static str, expected: Vec<usize>, got: Vec<usize>) -> Self {
         Self { op, expected, got }
     }
+}
+
+/// A dimension that must be at least 1 was 0 (an input width, a number of experts, a hidden
+/// width…); `what` names it with its component, e.g. `"router hidden width"`.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("{what} must be at least 1, got 0")]
+pub struct ZeroDim {
+    /// The dimension, with its component.
+    pub what: &'static str,
 }

@@ -48,9 +48,9 @@ impl RouterConfig {
     /// [`RouterError::ZeroDim`] for an MLP router with `hidden = 0`.
     pub fn validate(&self) -> Result<()> {
         if let RouterConfig::Mlp { hidden: 0 } = self {
-            return Err(RouterError::ZeroDim {
-                what: "hidden width",
-            });
+            return Err(RouterError::ZeroDim(smoe_nn::ZeroDim {
+                what: "router hidden width",
+            }));
         }
         Ok(())
     }
@@ -69,14 +69,14 @@ pub fn build_router<F: Float>(
 ) -> Result<Box<dyn Router<F>>> {
     cfg.validate()?;
     if d == 0 {
-        return Err(RouterError::ZeroDim {
-            what: "input width",
-        });
+        return Err(RouterError::ZeroDim(smoe_nn::ZeroDim {
+            what: "router input width",
+        }));
     }
     if experts == 0 {
-        return Err(RouterError::ZeroDim {
-            what: "number of experts",
-        });
+        return Err(RouterError::ZeroDim(smoe_nn::ZeroDim {
+            what: "router number of experts",
+        }));
     }
     let mut rng = stream_rng(seed, "router", 0);
     Ok(match *cfg {

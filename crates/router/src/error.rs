@@ -4,12 +4,9 @@ use thiserror::Error;
 /// Errors of routers.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum RouterError {
-    /// A router was asked to have a zero dimension (d, T or hidden width).
-    #[error("router {what} must be at least 1, got 0")]
-    ZeroDim {
-        /// Which dimension.
-        what: &'static str,
-    },
+    /// A dimension that must be at least 1 was 0.
+    #[error(transparent)]
+    ZeroDim(#[from] smoe_nn::ZeroDim),
     /// An array had the wrong shape.
     #[error(transparent)]
     Shape(#[from] smoe_nn::ShapeError),

@@ -85,9 +85,9 @@ fn wrong_width_and_zero_sizes_are_errors() {
     let e = build_router::<f32>(&RouterConfig::Mlp { hidden: 0 }, 4, 3, 0).unwrap_err();
     assert_eq!(
         e,
-        RouterError::ZeroDim {
-            what: "hidden width"
-        }
+        RouterError::ZeroDim(smoe_nn::ZeroDim {
+            what: "router hidden width"
+        })
     );
     assert_eq!(RouterConfig::Mlp { hidden: 0 }.validate(), Err(e));
     for cfg in RouterConfig::examples() {

@@ -243,9 +243,9 @@ impl TaskConfig {
     /// - [`TaskError::InvalidTopK`] if the teacher's `k` is 0 or larger than `experts`.
     pub fn validate(&self, d: usize) -> Result<()> {
         if d == 0 {
-            return Err(TaskError::ZeroDim {
+            return Err(TaskError::ZeroDim(smoe_nn::ZeroDim {
                 what: "input dimension d",
-            });
+            }));
         }
         match *self {
             Self::MixtureOfLinear { clusters, noise } => {
@@ -264,9 +264,9 @@ impl TaskConfig {
                     return Err(TaskError::InvalidTopK { k, experts });
                 }
                 if width == 0 {
-                    return Err(TaskError::ZeroDim {
+                    return Err(TaskError::ZeroDim(smoe_nn::ZeroDim {
                         what: "teacher width",
-                    });
+                    }));
                 }
                 check_noise(noise)?;
                 // router [T, d] + experts T × (width × (d + 2) + 1), bounded by T (d+3) width

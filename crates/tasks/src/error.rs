@@ -14,12 +14,9 @@ use thiserror::Error;
 /// one naming its file; errors in the data of a file come wrapped in [`TaskError::InFile`]).
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum TaskError {
-    /// A dimension (the input dimension `d`, the teacher's `width`) is 0.
-    #[error("{what} must be at least 1, got 0")]
-    ZeroDim {
-        /// Which dimension.
-        what: &'static str,
-    },
+    /// A dimension that must be at least 1 was 0.
+    #[error(transparent)]
+    ZeroDim(#[from] smoe_nn::ZeroDim),
     /// A hyper-parameter is out of its range (noise NaN or outside `[0, 0.5]`, a count of 0,
     /// a parity support larger than `d`, a structure too large to allocate…).
     #[error("invalid task parameter {name} = {value}: {reason}")]

@@ -23,9 +23,9 @@ fn zero_dimensions_are_rejected() {
     ] {
         assert_eq!(
             Task::new(&cfg, 0, 0),
-            Err(TaskError::ZeroDim {
+            Err(TaskError::ZeroDim(smoe_nn::ZeroDim {
                 what: "input dimension d"
-            })
+            }))
         );
     }
     let cfg = TaskConfig::TeacherMoe {
@@ -36,9 +36,9 @@ fn zero_dimensions_are_rejected() {
     };
     assert_eq!(
         Task::new(&cfg, 3, 0),
-        Err(TaskError::ZeroDim {
+        Err(TaskError::ZeroDim(smoe_nn::ZeroDim {
             what: "teacher width"
-        })
+        }))
     );
 }
 
