@@ -13,7 +13,7 @@ mod common;
 use std::path::Path;
 
 use serde_json::Value;
-use smoe_experiments::sweep::{SweepConfig, SweepOptions, read_lines, run_sweep};
+use smoe_experiments::sweep::read_lines;
 
 fn old_lines(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
@@ -27,21 +27,8 @@ fn old_lines(path: &Path) -> Vec<Value> {
 fn the_fixture_sweep_reproduces_every_metric_and_bound() {
     let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pre-redesign");
     let text = std::fs::read_to_string(fx.join("sweep-new.toml")).expect("config");
-    let cfg = SweepConfig::parse(&text).expect("parse");
     let dir = tempfile::tempdir().expect("tmp");
-    let outcome = run_sweep(
-        &cfg,
-        &text,
-        &SweepOptions {
-            out: dir.path().to_path_buf(),
-            jobs: 2,
-            resume: false,
-            shard: None,
-            quiet: true,
-            base_dir: None,
-        },
-    )
-    .expect("sweep");
+    let outcome = common::run_sweep_text(&text, dir.path());
     assert_eq!((outcome.ran, outcome.failed), (16, 0));
     let new = read_lines(&dir.path().join("runs.jsonl")).expect("lines");
     let old = old_lines(&fx.join("runs.jsonl"));

@@ -9,7 +9,7 @@ use std::path::Path;
 use common::smoe;
 use smoe_experiments::report::figures::{Chart, plan};
 use smoe_experiments::report::summary::Summary;
-use smoe_experiments::sweep::{SweepConfig, SweepOptions, read_lines, run_sweep};
+use smoe_experiments::sweep::read_lines;
 
 const GATES: &str = r#"
 name = "gate-axis"
@@ -54,21 +54,7 @@ seed = [0, 1]
 "#;
 
 fn sweep_into(text: &str, dir: &Path) {
-    let cfg = SweepConfig::parse(text).expect("config");
-    let out = run_sweep(
-        &cfg,
-        text,
-        &SweepOptions {
-            out: dir.to_path_buf(),
-            jobs: 2,
-            resume: false,
-            shard: None,
-            quiet: true,
-            base_dir: None,
-        },
-    )
-    .expect("sweep");
-    assert_eq!(out.failed, 0);
+    assert_eq!(common::run_sweep_text(text, dir).failed, 0);
     smoe_experiments::report::write_report(dir).expect("report");
 }
 

@@ -30,3 +30,21 @@ pub fn records(dir: &Path) -> BTreeMap<String, Value> {
         })
         .collect()
 }
+
+/// Runs the sweep config `text` into `out` through the library (2 jobs, quiet, no shard).
+pub fn run_sweep_text(text: &str, out: &Path) -> smoe_experiments::sweep::SweepOutcome {
+    let cfg = smoe_experiments::sweep::SweepConfig::parse(text).expect("sweep config");
+    smoe_experiments::sweep::run_sweep(
+        &cfg,
+        text,
+        &smoe_experiments::sweep::SweepOptions {
+            out: out.to_path_buf(),
+            jobs: 2,
+            resume: false,
+            shard: None,
+            quiet: true,
+            base_dir: None,
+        },
+    )
+    .expect("sweep")
+}
