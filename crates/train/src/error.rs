@@ -18,7 +18,11 @@ pub enum TrainError {
         reason: &'static str,
     },
     /// A dataset's targets are not what the loss needs.
-    #[error("the {set} set has {got:?} targets but the {loss} loss needs {needs:?}")]
+    #[error(
+        "the {set} set holds {} but the {loss} loss needs {}",
+        describe(*got),
+        describe(*needs)
+    )]
     Targets {
         /// `training` or `test`.
         set: &'static str,
@@ -41,4 +45,12 @@ pub enum TrainError {
     /// From the optimiser.
     #[error(transparent)]
     Nn(#[from] NnError),
+}
+
+/// Targets in words, for messages.
+fn describe(t: Targets) -> &'static str {
+    match t {
+        Targets::Labels => "labels (-1/+1)",
+        Targets::Real => "real targets",
+    }
 }
