@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use ndarray::{Array1, Array2, ArrayView2};
 use smoe::prelude::*;
 use smoe::{
-    ExpertConfig, GateConfig, GateGrad, GatingError, LossConfig, Progress, RouterConfig, Routing,
-    Targets, check_gradient,
+    ExpertConfig, GateConfig, GatingError, LossConfig, Progress, RouterConfig, Routing, Targets,
+    TopKWeights, check_gradient,
 };
 use smoe_experiments::sweep::{LineStatus, SweepLine};
 
@@ -47,7 +47,7 @@ impl HookProbe {
 
 /// Top-k with a temperature: `S(x)` = top-k of z (ties: lower index first), `w = softmax(z_S / τ)`.
 /// Backward: `dz_S = w ⊙ (g − Σ w g) / τ`, 0 outside S. τ is annealed linearly from
-/// `tau_start` to `tau_end` over training by [`Gate::on_progress`].
+/// `tau_start` to `tau_end` over training by the progress hook.
 #[derive(Debug, Clone)]
 struct TemperedTopK {
     k: usize,
@@ -80,23 +80,19 @@ impl TemperedTopK {
     }
 }
 
-impl<F: smoe::Float> Gate<F> for TemperedTopK {
+/// Only the weighting and its backward are written here: `TopKWeights` gives the gate its
+/// input checks and its top-k selection (and `Gate` with them).
+impl TopKWeights for TemperedTopK {
+    const NAME: &'static str = "TemperedTopK";
     fn k(&self) -> usize {
         self.k
     }
     fn num_experts(&self) -> usize {
         self.experts
     }
-    fn route(
-        &self,
-        x: ArrayView2<'_, F>,
-        z: ArrayView2<'_, F>,
-        _noise: Option<ArrayView2<'_, F>>,
-    ) -> smoe::gating::Result<Routing<F>> {
-        smoe::gating::check_inputs("TemperedTopK::route", x, z, self.experts)?;
-        let idx = smoe::gating::select_topk(z, self.k);
+    fn weigh<F: smoe::Float>(&self, z: ArrayView2<'_, F>, idx: &Array2<usize>) -> Array2<F> {
         let inv_tau = F::from_f64c(1.0 / self.tau);
-        let mut weight = Array2::<F>::zeros((z.nrows(), self.k));
+        let mut weight = Array2::<F>::zeros(idx.dim());
         for ((zr, ir), mut wr) in z.rows().into_iter().zip(idx.rows()).zip(weight.rows_mut()) {
             let max = ir.iter().map(|&i| zr[i]).fold(F::neg_infinity(), F::max);
             for (w, &i) in wr.iter_mut().zip(ir) {
@@ -105,20 +101,14 @@ impl<F: smoe::Float> Gate<F> for TemperedTopK {
             let sum: F = wr.iter().copied().sum();
             wr.mapv_inplace(|w| w / sum);
         }
-        Ok(Routing {
-            idx,
-            weight,
-            noise: None,
-        })
+        weight
     }
-    fn backward(
-        &mut self,
-        _x: ArrayView2<'_, F>,
+    fn weigh_backward<F: smoe::Float>(
+        &self,
         z: ArrayView2<'_, F>,
         routing: &Routing<F>,
         dweight: ArrayView2<'_, F>,
-    ) -> smoe::gating::Result<GateGrad<F>> {
-        smoe::gating::check_dweight("TemperedTopK::backward", routing, z, dweight)?;
+    ) -> Array2<F> {
         let inv_tau = F::from_f64c(1.0 / self.tau);
         let mut dlogits = Array2::<F>::zeros((z.nrows(), self.experts));
         for (((wr, gr), ir), mut dr) in routing
@@ -134,7 +124,7 @@ impl<F: smoe::Float> Gate<F> for TemperedTopK {
                 dr[i] += w * (g - wg) * inv_tau;
             }
         }
-        Ok(GateGrad { dlogits, dx: None })
+        dlogits
     }
     fn on_progress(&mut self, progress: &Progress) {
         let f = progress.fraction.clamp(0.0, 1.0);
@@ -143,9 +133,6 @@ impl<F: smoe::Float> Gate<F> for TemperedTopK {
         self.probe
             .last_fraction
             .store(progress.fraction.to_bits(), Ordering::Relaxed);
-    }
-    fn boxed_clone(&self) -> Box<dyn Gate<F>> {
-        Box::new(self.clone())
     }
 }
 

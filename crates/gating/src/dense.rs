@@ -1,7 +1,7 @@
-use ndarray::ArrayView2;
+use ndarray::{Array2, ArrayView2};
 use smoe_nn::Float;
 
-use crate::{Gate, GateGrad, Result, Routing, TopKSoftmax};
+use crate::{Result, Routing, TopKSoftmax, TopKWeights};
 
 /// The dense mixture: every expert, `w = softmax(z)` over all T (k = T). Slots are ordered
 /// by descending logit like every other gate.
@@ -24,31 +24,23 @@ impl DenseSoftmax {
     }
 }
 
-impl<F: Float> Gate<F> for DenseSoftmax {
+impl TopKWeights for DenseSoftmax {
+    const NAME: &'static str = "DenseSoftmax";
     fn k(&self) -> usize {
-        Gate::<F>::k(&self.inner)
+        TopKWeights::k(&self.inner)
     }
     fn num_experts(&self) -> usize {
-        Gate::<F>::num_experts(&self.inner)
+        TopKWeights::num_experts(&self.inner)
     }
-    fn route(
+    fn weigh<F: Float>(&self, z: ArrayView2<'_, F>, idx: &Array2<usize>) -> Array2<F> {
+        self.inner.weigh(z, idx)
+    }
+    fn weigh_backward<F: Float>(
         &self,
-        x: ArrayView2<'_, F>,
-        z: ArrayView2<'_, F>,
-        noise: Option<ArrayView2<'_, F>>,
-    ) -> Result<Routing<F>> {
-        self.inner.route(x, z, noise)
-    }
-    fn backward(
-        &mut self,
-        x: ArrayView2<'_, F>,
         z: ArrayView2<'_, F>,
         routing: &Routing<F>,
         dweight: ArrayView2<'_, F>,
-    ) -> Result<GateGrad<F>> {
-        self.inner.backward(x, z, routing, dweight)
-    }
-    fn boxed_clone(&self) -> Box<dyn Gate<F>> {
-        Box::new(*self)
+    ) -> Array2<F> {
+        self.inner.weigh_backward(z, routing, dweight)
     }
 }

@@ -8,7 +8,10 @@
 //! - [`TopKSoftmax`] (default): softmax over the k selected logits (renormalised);
 //! - [`SoftmaxTopK`]: full softmax over T, keep the top k, no renormalisation;
 //! - [`DenseSoftmax`]: k = T, the classical dense mixture;
-//! - [`NoisyTopK`]: Shazeer et al. (2017) learned noise, training only, on a routing-only copy.
+//! - [`NoisyTopK`]: Shazeer et al. (2017) learned noise, training only, on a routing-only copy;
+//! - [`TopKWeights`]: write only a gate's weighting formula and its backward; [`Gate`] comes
+//!   with it. [`check_inputs`], [`check_dweight`] and [`check_k`] serve gates written from
+//!   scratch.
 //!
 //! # Example
 //! ```
@@ -32,6 +35,7 @@ mod routing;
 mod softmax_topk;
 mod topk;
 mod topk_softmax;
+mod weights;
 
 pub use config::{GateConfig, GateProperties, build_gate, deserialize_gate};
 pub use dense::DenseSoftmax;
@@ -41,6 +45,7 @@ pub use routing::{GateGrad, Routing, check_dweight, check_inputs, check_k};
 pub use softmax_topk::{SoftmaxTopK, softmax_rows};
 pub use topk::{select_topk, topk_indices};
 pub use topk_softmax::TopKSoftmax;
+pub use weights::TopKWeights;
 
 use ndarray::ArrayView2;
 use smoe_nn::{Float, ParamMut, ParamRef, Progress};

@@ -1,8 +1,8 @@
 use ndarray::{Array2, ArrayView2};
 use smoe_nn::Float;
 
-use crate::routing::{check_dweight, check_inputs, check_k};
-use crate::{Gate, GateGrad, Result, Routing, select_topk};
+use crate::routing::check_k;
+use crate::{Result, Routing, TopKWeights};
 
 /// Shazeer/Switch style: `p = softmax(z)` over all T; `S(x)` = top-k of z; `w_j = p_j` on S,
 /// **not** renormalised (weights sum to less than 1 unless k = T).
@@ -39,37 +39,24 @@ pub fn softmax_rows<F: Float>(z: ArrayView2<'_, F>) -> Array2<F> {
     p
 }
 
-impl<F: Float> Gate<F> for SoftmaxTopK {
+impl TopKWeights for SoftmaxTopK {
+    const NAME: &'static str = "SoftmaxTopK";
     fn k(&self) -> usize {
         self.k
     }
     fn num_experts(&self) -> usize {
         self.experts
     }
-    fn route(
-        &self,
-        x: ArrayView2<'_, F>,
-        z: ArrayView2<'_, F>,
-        _noise: Option<ArrayView2<'_, F>>,
-    ) -> Result<Routing<F>> {
-        check_inputs("SoftmaxTopK::route", x, z, self.experts)?;
-        let idx = select_topk(z, self.k);
+    fn weigh<F: Float>(&self, z: ArrayView2<'_, F>, idx: &Array2<usize>) -> Array2<F> {
         let p = softmax_rows(z);
-        let weight = Array2::from_shape_fn(idx.dim(), |(r, j)| p[[r, idx[[r, j]]]]);
-        Ok(Routing {
-            idx,
-            weight,
-            noise: None,
-        })
+        Array2::from_shape_fn(idx.dim(), |(r, j)| p[[r, idx[[r, j]]]])
     }
-    fn backward(
-        &mut self,
-        _x: ArrayView2<'_, F>,
+    fn weigh_backward<F: Float>(
+        &self,
         z: ArrayView2<'_, F>,
         routing: &Routing<F>,
         dweight: ArrayView2<'_, F>,
-    ) -> Result<GateGrad<F>> {
-        check_dweight("SoftmaxTopK::backward", routing, z, dweight)?;
+    ) -> Array2<F> {
         let p = softmax_rows(z);
         let mut dz = Array2::zeros(z.dim());
         for r in 0..z.nrows() {
@@ -86,12 +73,6 @@ impl<F: Float> Gate<F> for SoftmaxTopK {
                 dz[[r, i]] += p[[r, i]] * dweight[[r, j]];
             }
         }
-        Ok(GateGrad {
-            dlogits: dz,
-            dx: None,
-        })
-    }
-    fn boxed_clone(&self) -> Box<dyn Gate<F>> {
-        Box::new(*self)
+        dz
     }
 }

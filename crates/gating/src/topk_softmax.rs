@@ -1,8 +1,8 @@
 use ndarray::{Array2, ArrayView2};
 use smoe_nn::Float;
 
-use crate::routing::{check_dweight, check_inputs, check_k};
-use crate::{Gate, GateGrad, Result, Routing, select_topk};
+use crate::routing::check_k;
+use crate::{Result, Routing, TopKWeights, select_topk};
 
 /// The canonical gate: `S(x)` = top-k of z; `w_j = exp(z_j) / Σ_{i∈S} exp(z_i)` on S.
 ///
@@ -59,6 +59,20 @@ pub(crate) fn softmax_selected_backward<F: Float>(
 /// Routing by top-k of `scores`, weights the selected softmax.
 pub(crate) fn route_topk_softmax<F: Float>(scores: ArrayView2<'_, F>, k: usize) -> Routing<F> {
     let idx = select_topk(scores, k);
+    let weight = weigh_topk_softmax(scores, &idx);
+    Routing {
+        idx,
+        weight,
+        noise: None,
+    }
+}
+
+/// The softmax over each row's selected scores `idx [b, k]`, `[b, k]`.
+pub(crate) fn weigh_topk_softmax<F: Float>(
+    scores: ArrayView2<'_, F>,
+    idx: &Array2<usize>,
+) -> Array2<F> {
+    let k = idx.ncols();
     let scores = scores.as_standard_layout();
     let t = scores.ncols();
     let mut weight = Array2::zeros((scores.nrows(), k));
@@ -73,11 +87,7 @@ pub(crate) fn route_topk_softmax<F: Float>(scores: ArrayView2<'_, F>, k: usize) 
             softmax_selected(s, i, w);
         }
     }
-    Routing {
-        idx,
-        weight,
-        noise: None,
-    }
+    weight
 }
 
 /// `dL/dscores [b, T]` of [`route_topk_softmax`].
@@ -108,36 +118,23 @@ pub(crate) fn backward_topk_softmax<F: Float>(
     dz
 }
 
-impl<F: Float> Gate<F> for TopKSoftmax {
+impl TopKWeights for TopKSoftmax {
+    const NAME: &'static str = "TopKSoftmax";
     fn k(&self) -> usize {
         self.k
     }
     fn num_experts(&self) -> usize {
         self.experts
     }
-    fn route(
-        &self,
-        x: ArrayView2<'_, F>,
-        z: ArrayView2<'_, F>,
-        _noise: Option<ArrayView2<'_, F>>,
-    ) -> Result<Routing<F>> {
-        check_inputs("TopKSoftmax::route", x, z, self.experts)?;
-        Ok(route_topk_softmax(z, self.k))
+    fn weigh<F: Float>(&self, z: ArrayView2<'_, F>, idx: &Array2<usize>) -> Array2<F> {
+        weigh_topk_softmax(z, idx)
     }
-    fn backward(
-        &mut self,
-        _x: ArrayView2<'_, F>,
-        z: ArrayView2<'_, F>,
+    fn weigh_backward<F: Float>(
+        &self,
+        _z: ArrayView2<'_, F>,
         routing: &Routing<F>,
         dweight: ArrayView2<'_, F>,
-    ) -> Result<GateGrad<F>> {
-        check_dweight("TopKSoftmax::backward", routing, z, dweight)?;
-        Ok(GateGrad {
-            dlogits: backward_topk_softmax(routing, dweight, self.experts),
-            dx: None,
-        })
-    }
-    fn boxed_clone(&self) -> Box<dyn Gate<F>> {
-        Box::new(*self)
+    ) -> Array2<F> {
+        backward_topk_softmax(routing, dweight, self.experts)
     }
 }

@@ -129,7 +129,6 @@ fn unknown_keys_and_kinds_are_rejected() {
 /// through for unit variants (serde-rs/serde#2123), so the gate and router configs must
 /// reject them themselves.
 #[test]
-#[ignore = "GateConfig/RouterConfig unit variants accept unknown keys (serde-rs/serde#2123); fix in smoe-gating / smoe-router config"]
 fn unknown_keys_beside_a_unit_kind_are_rejected() {
     for (text, needle) in [
         ("[model.gate]\nkind = \"noisy_topk\"\ntau = 1\n", "tau"),

@@ -56,7 +56,7 @@ pub use smoe_train as training;
 pub use smoe_experts::{Expert, ExpertConfig, ExpertError, MlpExpert, Tape};
 pub use smoe_gating::{
     DenseSoftmax, Gate, GateConfig, GateGrad, GateProperties, GatingError, NoisyTopK, Routing,
-    SoftmaxTopK, TopKSoftmax, select_topk,
+    SoftmaxTopK, TopKSoftmax, TopKWeights, check_dweight, check_inputs, check_k, select_topk,
 };
 pub use smoe_model::{
     AuxGrad, Dispatch, Model, ModelConfig, ModelError, ModelOutput, MoeOutput, RoutingDiagnostics,
