@@ -231,26 +231,6 @@ pub fn read_y(path: &Path) -> Result<Array1<f64>> {
     Ok(y)
 }
 
-/// `topk_idx.npy`: `a` as a version 1.0 `.npy` file of `<i8` in C order, header padded to 64
-/// bytes as [`npy::encode_array2`] pads its float files (that module encodes floats only).
-fn encode_i64(a: &Array2<i64>) -> Vec<u8> {
-    let mut header = format!(
-        "{{'descr': '<i8', 'fortran_order': False, 'shape': ({}, {}), }}",
-        a.nrows(),
-        a.ncols()
-    );
-    // magic (6) + version (2) + header length (2) + header + '\n', padded to 64 bytes
-    let unpadded = 10 + header.len() + 1;
-    header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    // a 2-D shape's header is far below 65 535 bytes
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    out.extend(a.iter().flat_map(|v| v.to_le_bytes()));
-    out
-}
-
 /// Encodes the output files of `smoe inspect` in memory, as `(file name, bytes)`.
 ///
 /// # Errors
@@ -336,7 +316,7 @@ pub fn encode_outputs(
         ("loss.json", json),
         ("grads.safetensors", grads),
         ("router_logits.npy", npy::encode_array2(&top.logits)),
-        ("topk_idx.npy", encode_i64(&idx)),
+        ("topk_idx.npy", npy::encode_array2_i64(&idx)),
         ("topk_w.npy", npy::encode_array2(&top.routing.weight)),
     ])
 }

@@ -4,6 +4,9 @@
 //! record, gradient-checks the gate through the model in f64, then writes the records as a
 //! sweep folder and builds the report from it.
 
+mod common;
+
+use common::Gen;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -204,27 +207,6 @@ impl Loss for SquaredHinge {
 // ---------------------------------------------------------------------------------------
 // Our own arrays: a seeded mixture of two Gaussians in d = 4
 // ---------------------------------------------------------------------------------------
-
-/// SplitMix64 with Box–Muller normals: the test's own generator.
-struct Gen(u64);
-
-impl Gen {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in (0, 1).
-    fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
 
 /// Label ±1 with equal odds, `x = y μ + N(0, I)`, `|μ| ≈ 1.53` (Bayes error ≈ 0.063).
 fn two_gaussians(m: usize, seed: u64) -> (Array2<f64>, Array1<f64>) {

@@ -2,6 +2,9 @@
 //! model's own forward pass, a recomputation of the loss, and central differences of that loss
 //! for a sample of entries of every tensor.
 
+mod common;
+
+use common::Gen;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -56,27 +59,6 @@ const H: f64 = 1e-5;
 const MIN_TOPK_GAP: f64 = 0.05;
 /// Rows with a hidden pre-activation of a selected expert closer to 0 than this are not used.
 const MIN_KINK_GAP: f64 = 0.01;
-
-/// A small seeded generator (splitmix64), so the test data need no extra dependency.
-struct Gen(u64);
-
-impl Gen {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in (0, 1).
-    fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
 
 /// Writes an `.npy` version 1.0 file of `descr`, order and `shape` around `data` (header
 /// unpadded: the reader must not care), for the dtypes and orders `smoe_tasks::npy` does not

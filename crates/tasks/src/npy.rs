@@ -117,6 +117,15 @@ pub fn encode_array1<F: Float>(a: &Array1<F>) -> Vec<u8> {
     encode::<F>(&format!("({},)", a.len()), a.iter())
 }
 
+/// The bytes of a `.npy` file of 64-bit signed integers (`<i8`, C order), e.g. expert
+/// indices.
+pub fn encode_array2_i64(a: &Array2<i64>) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(a.len() * 8);
+    a.iter()
+        .for_each(|v| payload.extend_from_slice(&v.to_le_bytes()));
+    encode_raw("<i8", &format!("({}, {})", a.nrows(), a.ncols()), &payload)
+}
+
 /// Reads a whole file.
 ///
 /// # Errors
@@ -140,12 +149,21 @@ fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
 
 fn encode<'a, F: Float>(shape: &str, values: impl Iterator<Item = &'a F>) -> Vec<u8> {
     let descr = if F::BYTES == 4 { "<f4" } else { "<f8" };
+    let mut payload = Vec::with_capacity(F::BYTES * values.size_hint().0);
+    for v in values {
+        v.write_le(&mut payload);
+    }
+    encode_raw(descr, shape, &payload)
+}
+
+/// A version-1 `.npy` file: magic, the header dict padded to 64 bytes, then `payload`.
+fn encode_raw(descr: &str, shape: &str, payload: &[u8]) -> Vec<u8> {
     let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
     // magic (6) + version (2) + header length (2) + header + '\n', padded to 64 bytes
     let unpadded = MAGIC.len() + 4 + header.len() + 1;
     header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
     header.push('\n');
-    let mut out = Vec::with_capacity(10 + header.len() + F::BYTES * values.size_hint().0);
+    let mut out = Vec::with_capacity(10 + header.len() + payload.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&[1, 0]);
     // the header of a 1-D or 2-D shape is far below 65 535 bytes
@@ -155,9 +173,7 @@ fn encode<'a, F: Float>(shape: &str, values: impl Iterator<Item = &'a F>) -> Vec
             .to_le_bytes(),
     );
     out.extend_from_slice(header.as_bytes());
-    for v in values {
-        v.write_le(&mut out);
-    }
+    out.extend_from_slice(payload);
     out
 }
 
