@@ -51,6 +51,38 @@ impl ExpertConfig {
         ]
     }
 
+    /// Parameters of one expert for inputs of width `d` (weights, biases and PReLU slopes);
+    /// `None` if the count overflows `usize`.
+    pub fn parameter_count(&self, d: usize) -> Option<usize> {
+        if self.depth == 0 {
+            return d.checked_add(1);
+        }
+        let w = self.width;
+        let first = d.checked_add(1)?.checked_mul(w)?;
+        let hidden = w
+            .checked_add(1)?
+            .checked_mul(w)?
+            .checked_mul(self.depth - 1)?;
+        let slopes = match self.activation {
+            ActivationKind::Prelu => self.depth,
+            _ => 0,
+        };
+        first
+            .checked_add(hidden)?
+            .checked_add(w.checked_add(1)?)?
+            .checked_add(slopes)
+    }
+
+    /// Values one input routed to this expert keeps for its backward pass (every layer's
+    /// input and pre-activation); `None` on overflow.
+    pub fn activations_per_input(&self, d: usize) -> Option<usize> {
+        self.width
+            .checked_mul(2)?
+            .checked_mul(self.depth)?
+            .checked_add(d)?
+            .checked_add(1)
+    }
+
     /// Checks the config.
     ///
     /// # Errors

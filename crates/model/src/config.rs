@@ -71,6 +71,22 @@ impl ModelConfig {
         }
     }
 
+    /// Parameters of the model for inputs of width `d` (see [`SparseConfig::parameter_count`]);
+    /// `None` on overflow.
+    pub fn parameter_count(&self, d: usize) -> Option<usize> {
+        match self {
+            ModelConfig::Sparse(c) => c.parameter_count(d),
+        }
+    }
+
+    /// Values a forward and backward pass keeps per input row (see
+    /// [`SparseConfig::activations_per_row`]); `None` on overflow.
+    pub fn activations_per_row(&self, d: usize) -> Option<usize> {
+        match self {
+            ModelConfig::Sparse(c) => c.activations_per_row(d),
+        }
+    }
+
     /// One example config of every model kind, with every router, gate and expert of the
     /// component catalogues at T = 4 and a k each gate supports: what the shared model tests
     /// iterate.
@@ -153,7 +169,8 @@ impl SparseConfig {
     /// # Errors
     /// [`ModelError::InvalidTopK`] unless `1 ≤ k ≤ T`; the gate's, router's and experts' own
     /// errors (e.g. the dense gate needs k = T); [`ModelError::InvalidConfig`] for `d = 0`,
-    /// `T = 0` or a capacity factor that is not finite and positive.
+    /// `T = 0` or a capacity factor that is not finite and positive; [`ModelError::TooLarge`]
+    /// when the parameters would exceed [`smoe_nn::MAX_ELEMENTS`].
     pub fn validate(&self, d: usize) -> Result<()> {
         if d == 0 {
             return Err(ModelError::InvalidConfig {
@@ -189,6 +206,36 @@ impl SparseConfig {
                 reason: "must be finite and > 0 (omit it for dropless)",
             });
         }
+        // the total bounds every single tensor of the build too
+        smoe_nn::check_elements("the model's parameters", self.parameter_count(d))?;
         Ok(())
+    }
+
+    /// Parameters of the model for inputs of width `d`: router, `T` experts and the noisy
+    /// gate's noise weights (`T × d`); `None` if the count overflows `usize`.
+    pub fn parameter_count(&self, d: usize) -> Option<usize> {
+        let gate = match self.gate {
+            GateConfig::NoisyTopk => self.experts.checked_mul(d)?,
+            _ => 0,
+        };
+        self.router
+            .parameter_count(d, self.experts)?
+            .checked_add(self.expert.parameter_count(d)?.checked_mul(self.experts)?)?
+            .checked_add(gate)
+    }
+
+    /// Values a forward and backward pass keeps per input row: the router's logits and
+    /// weights and the k selected experts' activations; `None` on overflow. Times the rows of a
+    /// batch, it is the batch's workspace.
+    pub fn activations_per_row(&self, d: usize) -> Option<usize> {
+        let router = match self.router {
+            RouterConfig::Linear => 0,
+            RouterConfig::Mlp { hidden } => hidden.checked_mul(2)?,
+        };
+        self.experts
+            .checked_mul(3)?
+            .checked_add(router)?
+            .checked_add(d)?
+            .checked_add(self.k.checked_mul(self.expert.activations_per_input(d)?)?)
     }
 }

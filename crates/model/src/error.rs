@@ -28,6 +28,9 @@ pub enum ModelError {
     /// An array had the wrong shape.
     #[error(transparent)]
     Shape(#[from] smoe_nn::ShapeError),
+    /// A size beyond the cap (parameters, activations, a file's header).
+    #[error(transparent)]
+    TooLarge(#[from] smoe_nn::TooLarge),
     /// An input value is NaN or infinite.
     #[error("non-finite input at row {row}, column {col}")]
     NonFiniteInput {

@@ -12,7 +12,8 @@
 //!   drawing from its own seeded stream;
 //! - [`Sgd`], [`Adam`]: optimisers behind the [`Optimizer`] trait;
 //! - [`check_gradient`]: the central-difference gradient checker every crate's tests use;
-//! - [`ShapeError`]: the one shape error every crate wraps; [`ln_gamma`];
+//! - [`ShapeError`]: the one shape error every crate wraps; [`TooLarge`] and [`check_elements`]:
+//!   the size cap ([`MAX_ELEMENTS`]) checked before any allocation sized by user input; [`ln_gamma`];
 //! - [`tagged`]: config kinds as tagged tables with a default `kind`.
 //!
 //! # Example
@@ -41,6 +42,7 @@ mod optim;
 mod param;
 mod progress;
 mod shape;
+mod size;
 mod special;
 pub mod tagged;
 
@@ -54,6 +56,7 @@ pub use optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 pub use param::{ParamMut, ParamRef, grad_vector, param_vector, set_param_vector, zero_grads};
 pub use progress::Progress;
 pub use shape::{ShapeError, ZeroDim};
+pub use size::{MAX_ELEMENTS, TooLarge, check_elements, checked_product};
 pub use special::ln_gamma;
 pub use tagged::with_default_kind;
 

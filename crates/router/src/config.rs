@@ -34,6 +34,18 @@ impl RouterConfig {
         vec![RouterConfig::Linear, RouterConfig::Mlp { hidden: 5 }]
     }
 
+    /// Parameters of the router for inputs of width `d` and `experts` experts (with biases);
+    /// `None` if the count overflows `usize`.
+    pub fn parameter_count(&self, d: usize, experts: usize) -> Option<usize> {
+        match self {
+            RouterConfig::Linear => d.checked_add(1)?.checked_mul(experts),
+            RouterConfig::Mlp { hidden } => d
+                .checked_add(1)?
+                .checked_mul(*hidden)?
+                .checked_add(hidden.checked_add(1)?.checked_mul(experts)?),
+        }
+    }
+
     /// The config's `kind` as written in TOML.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -6,7 +6,7 @@ use crate::{Result, Targets, TaskError};
 
 /// Largest number of `f64` values a task's hidden structure may hold (2²⁸, 2 GiB); larger
 /// configurations are rejected by [`TaskConfig::validate`] instead of failing to allocate.
-pub const MAX_STRUCTURE_ELEMENTS: usize = 1 << 28;
+pub const MAX_STRUCTURE_ELEMENTS: usize = smoe_nn::MAX_ELEMENTS;
 
 /// Which synthetic task to generate (binary classification, or regression for
 /// `norm-regression`), and its hyper-parameters.

@@ -17,6 +17,19 @@ pub enum TaskError {
     /// A dimension that must be at least 1 was 0.
     #[error(transparent)]
     ZeroDim(#[from] smoe_nn::ZeroDim),
+    /// A size beyond the cap ([`smoe_nn::MAX_ELEMENTS`]): a dataset, a file's header.
+    #[error(transparent)]
+    TooLarge(#[from] smoe_nn::TooLarge),
+    /// A data file larger than [`crate::npy::MAX_FILE_BYTES`].
+    #[error("{path}: {bytes} bytes is larger than the {max} bytes smoe reads")]
+    FileTooLarge {
+        /// The file.
+        path: String,
+        /// Its size.
+        bytes: u64,
+        /// The cap.
+        max: u64,
+    },
     /// A hyper-parameter is out of its range (noise NaN or outside `[0, 0.5]`, a count of 0,
     /// a parity support larger than `d`, a structure too large to allocate…).
     #[error("invalid task parameter {name} = {value}: {reason}")]

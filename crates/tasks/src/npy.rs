@@ -126,17 +126,45 @@ pub fn encode_array2_i64(a: &Array2<i64>) -> Vec<u8> {
     encode_raw("<i8", &format!("({}, {})", a.nrows(), a.ncols()), &payload)
 }
 
-/// Reads a whole file.
+/// Largest data file smoe reads: the bytes of [`smoe_nn::MAX_ELEMENTS`] `f64` values plus
+/// 1 MiB (header, CSV separators).
+pub const MAX_FILE_BYTES: u64 = 8 * smoe_nn::MAX_ELEMENTS as u64 + (1 << 20);
+
+/// Reads a whole file, after checking its size against [`MAX_FILE_BYTES`].
 ///
 /// # Errors
-/// [`TaskError::Io`] (`action = "read"`) naming the file.
+/// [`TaskError::Io`] (`action = "read"`) naming the file; [`TaskError::FileTooLarge`].
 pub fn read_bytes(path: impl AsRef<Path>) -> Result<Vec<u8>> {
     let path = path.as_ref();
-    std::fs::read(path).map_err(|e| TaskError::Io {
+    let io = |e: std::io::Error| TaskError::Io {
         action: "read",
         path: path.display().to_string(),
         message: e.to_string(),
-    })
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(TaskError::FileTooLarge {
+            path: path.display().to_string(),
+            bytes: size,
+            max: MAX_FILE_BYTES,
+        });
+    }
+    let mut bytes = Vec::new();
+    // at most one byte more than the cap, even if the file grows while it is read
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(file, MAX_FILE_BYTES + 1),
+        &mut bytes,
+    )
+    .map_err(io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(TaskError::FileTooLarge {
+            path: path.display().to_string(),
+            bytes: bytes.len() as u64,
+            max: MAX_FILE_BYTES,
+        });
+    }
+    Ok(bytes)
 }
 
 fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {

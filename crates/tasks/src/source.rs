@@ -212,6 +212,12 @@ impl DataConfig {
                         return Err(bad(field, "must be at least 1"));
                     }
                 }
+                for (what, m) in [
+                    ("the training inputs (m_train × d)", s.m_train),
+                    ("the test inputs (m_test × d)", s.m_test),
+                ] {
+                    smoe_nn::check_elements(what, m.checked_mul(s.d))?;
+                }
                 s.task.validate(s.d)
             }
             Self::Npy(n) => {

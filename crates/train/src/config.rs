@@ -63,7 +63,7 @@ pub enum ScheduleKind {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainSection {
-    /// Epochs (default 30).
+    /// Epochs (default 30; at most [`MAX_EPOCHS`]).
     pub epochs: usize,
     /// Mini-batch size (default 128).
     pub batch_size: usize,
@@ -132,7 +132,8 @@ pub struct EvalConfig {
     pub delta: f64,
     /// Compute the bounds and complexity measures for the trained model (default true).
     pub bounds: bool,
-    /// Sign draws of the linear experts' Monte Carlo Rademacher estimate (default 200).
+    /// Sign draws of the linear experts' Monte Carlo Rademacher estimate (default 200; at
+    /// most [`MAX_MC_DRAWS`]).
     pub mc_draws: usize,
 }
 
@@ -146,6 +147,12 @@ impl Default for EvalConfig {
         }
     }
 }
+
+/// Most epochs a run may have ([`TrainSection::epochs`]).
+pub const MAX_EPOCHS: usize = 1_000_000;
+
+/// Most Monte Carlo sign draws a run may ask for ([`EvalConfig::mc_draws`]).
+pub const MAX_MC_DRAWS: usize = 100_000;
 
 fn bad(field: &'static str, value: impl ToString, reason: &'static str) -> TrainError {
     TrainError::InvalidConfig {
@@ -173,7 +180,31 @@ impl TrainConfig {
     pub fn validate(&self) -> Result<()> {
         self.data.validate()?;
         self.model.validate(self.data.dim().unwrap_or(1))?;
-        self.validate_settings()
+        self.validate_settings()?;
+        if let (Some(d), smoe_tasks::DataConfig::Synthetic(s)) = (self.data.dim(), &self.data) {
+            self.check_workspace(d, s.m_train)?;
+        }
+        Ok(())
+    }
+
+    /// Checks that a training batch and an evaluation block of this config's model, for
+    /// inputs of width `d` and `m_train` training samples, stay within
+    /// [`smoe_nn::MAX_ELEMENTS`] values (a batch has `min(batch_size, m_train)` rows).
+    ///
+    /// # Errors
+    /// [`TrainError::TooLarge`].
+    pub fn check_workspace(&self, d: usize, m_train: usize) -> Result<()> {
+        let per_row = self.model.activations_per_row(d);
+        let batch = self.train.batch_size.min(m_train.max(1));
+        smoe_nn::check_elements(
+            "a training batch's activations",
+            per_row.and_then(|r| r.checked_mul(batch)),
+        )?;
+        smoe_nn::check_elements(
+            "an evaluation block's activations",
+            per_row.and_then(|r| r.checked_mul(crate::metrics::EVAL_BLOCK)),
+        )?;
+        Ok(())
     }
 
     /// Checks the training, auxiliary and evaluation sections (what [`crate::fit`] uses
@@ -185,6 +216,9 @@ impl TrainConfig {
         let t = &self.train;
         if t.epochs == 0 {
             return Err(bad("train.epochs", 0, "must be at least 1"));
+        }
+        if t.epochs > MAX_EPOCHS {
+            return Err(bad("train.epochs", t.epochs, "must be at most 1 000 000"));
         }
         if t.batch_size == 0 {
             return Err(bad("train.batch_size", 0, "must be at least 1"));
@@ -215,6 +249,13 @@ impl TrainConfig {
         }
         if self.eval.bounds && self.eval.mc_draws == 0 {
             return Err(bad("eval.mc_draws", 0, "must be at least 1"));
+        }
+        if self.eval.mc_draws > MAX_MC_DRAWS {
+            return Err(bad(
+                "eval.mc_draws",
+                self.eval.mc_draws,
+                "must be at most 100 000 (the estimate's error shrinks as 1/sqrt(draws))",
+            ));
         }
         Ok(())
     }

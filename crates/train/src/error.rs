@@ -7,6 +7,9 @@ use thiserror::Error;
 /// Errors of training.
 #[derive(Debug, Error)]
 pub enum TrainError {
+    /// A size beyond the cap (a batch's or an evaluation block's activations).
+    #[error(transparent)]
+    TooLarge(#[from] smoe_nn::TooLarge),
     /// A config value is out of range (checked before anything runs).
     #[error("invalid config: {field} = {value}: {reason}")]
     InvalidConfig {

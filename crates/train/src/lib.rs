@@ -38,7 +38,10 @@ mod record;
 mod schedule;
 mod trainer;
 
-pub use config::{AuxConfig, EvalConfig, OptimKind, ScheduleKind, TrainConfig, TrainSection};
+pub use config::{
+    AuxConfig, EvalConfig, MAX_EPOCHS, MAX_MC_DRAWS, OptimKind, ScheduleKind, TrainConfig,
+    TrainSection,
+};
 pub use error::TrainError;
 pub use loss::{Logistic, Loss, LossConfig, Squared, build_loss};
 pub use metrics::{EvalMetrics, Scalars, evaluate};

@@ -227,6 +227,7 @@ pub fn train_in(
     let start = Instant::now();
     cfg.validate()?;
     let data = load_data(&cfg.data, cfg.seed, base_dir)?;
+    cfg.check_workspace(data.train.dim(), data.train.len())?;
     let mut model = build_model::<f32>(&cfg.model, data.train.dim(), cfg.seed)?;
     let loss = build_loss(&cfg.loss, cfg.eval.gamma)?;
     let mut record = fit(cfg, model.as_mut(), loss.as_ref(), &data, on_epoch)?;
@@ -299,7 +300,7 @@ pub fn fit(
 
     let mut shuffle = stream_rng(cfg.seed, "shuffle", 0);
     let mut order: Vec<usize> = (0..m_train).collect();
-    let mut epochs = Vec::with_capacity(cfg.train.epochs);
+    let mut epochs = Vec::new();
     let mut failure = None;
     let mut step = 0;
     let mut train_secs = 0.0;
