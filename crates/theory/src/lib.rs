@@ -18,7 +18,8 @@
 //!   pattern (heuristic) and over all patterns (valid) (§1.6), [`kratsios_vc_shape`] (§4,
 //!   constant 1).
 //! - **The bound interface**: a [`Bound`] has a [`Bound::name`] and evaluates [`BoundInputs`]
-//!   (m, k, T, d, δ, C = 1/γ, the [`RouterComplexity`], the per-expert [`ExpertStat`]s,
+//!   (m, k, T, d, δ, C = 1/γ, the [`RouterComplexity`], the per-expert [`ExpertStat`]s in
+//!   [`ExpertGroup`]s of equal experts,
 //!   R_m(H), Σ‖x‖², the experts' depth and width) to a [`BoundValue`] (name, [`Validity`],
 //!   total, named terms, note). The registry [`bounds`] lists every bound in report order:
 //!   [`ZhaoRestated`] (`zhao`), [`D1LearnedPattern`] (`d1_learned`), [`D1WorstCase`]
@@ -104,8 +105,8 @@ mod routing;
 mod special;
 
 pub use bounds::{
-    D1Bound, D1Inputs, D1Report, ExpertStat, Validity, VcInputs, VcShapeBound, ZhaoBound,
-    ZhaoInputs, d1_bound, kratsios_vc_shape, zhao_restated,
+    D1Bound, D1Inputs, D1Report, ExpertGroup, ExpertStat, Validity, VcInputs, VcShapeBound,
+    ZhaoBound, ZhaoInputs, d1_bound, kratsios_vc_shape, zhao_restated,
 };
 pub use error::{Result, TheoryError};
 pub use expert::{

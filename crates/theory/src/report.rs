@@ -11,7 +11,7 @@ use smoe_model::Model;
 use smoe_nn::{Float, ShapeError};
 
 use crate::measure::{measure_experts, routed_rows};
-use crate::{BoundInputs, BoundValue, Result, RouterComplexity, TheoryError};
+use crate::{BoundInputs, BoundValue, ExpertGroup, Result, RouterComplexity, TheoryError};
 
 /// Settings of [`bound_report`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -207,7 +207,11 @@ pub fn bound_report<F: Float>(
         lipschitz,
         routing_log_count: router.natarajan.exact,
         router,
-        experts: measured.stats,
+        experts: measured
+            .stats
+            .into_iter()
+            .map(|stat| ExpertGroup { count: 1, stat })
+            .collect(),
         rademacher_m: measured.rademacher_m,
         sum_sq_norms: measured.sum_sq_aug,
         expert_layers: depth + 1,
