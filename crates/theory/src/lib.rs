@@ -116,7 +116,7 @@ pub use expert::{
 pub use inputs::{BoundInputs, RouterComplexity, WhatIf};
 pub use interface::{Bound, BoundValue};
 pub use linear::{
-    EXACT_MAX_N, LinearClosedForm, LinearMonteCarlo, linear_rademacher_closed_form,
+    EXACT_MAX_N, LinearClosedForm, LinearMonteCarlo, MAX_MC_DRAWS, linear_rademacher_closed_form,
     linear_rademacher_exact, linear_rademacher_monte_carlo,
 };
 pub use norms::{LayerWeights, frobenius_norm, norm_2_1_rows, spectral_norm, sum_sq_row_norms};

@@ -226,7 +226,7 @@ pub(crate) fn measure_experts<F: Float>(
                 let mc = linear_rademacher_monte_carlo(
                     xa.view(),
                     norm_b,
-                    settings.mc_draws.max(1),
+                    settings.mc_draws,
                     0.05,
                     &mut rng,
                 )?;
