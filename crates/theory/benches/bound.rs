@@ -154,6 +154,15 @@ fn main() {
         print!("{line}");
         md.push_str(&line);
     }
+    md.push_str(
+        "\nBefore the fix (main at 27e3e7c, same case, `SMOE_BENCH_T=1000,4000,10000`): the \
+         report found each expert's tensors by scanning every parameter name (O(T) per \
+         expert, so O(T²)), and measured R_m(H) with a pass over the whole sample per expert. \
+         Bound report 0.895 s at T = 10³, 14.2 s at 4·10³, 105 s at 10⁴ (525× the training \
+         time; about 3 hours extrapolated to 10⁵).\n\nThe report's time per expert is flat \
+         (linear in T). Training itself grows faster than T from 10⁴ to 10⁵ experts; that is \
+         outside the theory crate and not investigated here.\n",
+    );
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../results/bench/bound.md");
     match std::fs::write(&path, md) {
