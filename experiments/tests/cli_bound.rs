@@ -317,7 +317,7 @@ fn bound_extremes_are_one_line_and_exit_2() {
         ),
         (
             vec!["--d", MAX],
-            "d + 1 = inf is invalid: must be representable as usize",
+            "d_N = inf is invalid: must be representable as usize",
         ),
         (
             vec!["--router-hidden", MAX],
