@@ -9,30 +9,31 @@ use smoe::router::RouterConfig;
 use smoe_model::checkpoint;
 use smoe_theory::{BoundInputs, BoundSettings, BoundValue, RouterComplexity, WhatIf, bound_report};
 
-/// Arguments of `smoe bound`.
+/// Arguments of `smoe bound`. Numeric flags take negative numbers as values (`--k -1` is an
+/// invalid value, not an unknown flag), so every bad number gets its own message.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BoundArgs {
     /// k: experts selected per input (1 <= k <= T).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub k: usize,
     /// T: experts in total.
-    #[arg(long = "T")]
+    #[arg(long = "T", allow_negative_numbers = true)]
     pub t: usize,
-    /// m: training samples.
-    #[arg(long)]
+    /// m: training samples (with --checkpoint: the rows of --data).
+    #[arg(long, allow_negative_numbers = true)]
     pub m: usize,
     /// d: input width.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub d: usize,
     /// δ: failure probability, in (0, 1).
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
     pub delta: f64,
     /// γ: ramp-loss margin; the loss is 1/γ-Lipschitz (C = 1/γ).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub gamma: f64,
     /// Router hidden width; 0 means a linear router (d_N = (d+1)(T−1), or d(T−1) with
     /// --no-bias); > 0 an MLP router (parameter-count d_N, shape only).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub router_hidden: usize,
     /// The linear router has no bias (as in THEORY.md's worked examples).
     #[arg(long)]
@@ -40,13 +41,13 @@ pub struct BoundArgs {
     /// R_m(H), one expert's Rademacher complexity at sample size m. Default 1/sqrt(m): linear
     /// experts with ||w|| ||x|| <= 1 (THEORY.md §1.7). D1 takes inputs of unit norm and
     /// balanced loads m_j = k m / T, each expert at R sqrt(m / m_j).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub expert_complexity: Option<f64>,
     /// Expert depth (hidden layers) for the Kratsios VC shape.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     pub depth: usize,
     /// Expert width for the Kratsios VC shape.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, allow_negative_numbers = true)]
     pub width: usize,
     /// A trained checkpoint: evaluate every bound for it on --data instead of the what-if
     /// inputs (k, T, d then come from the checkpoint and must agree).
@@ -156,6 +157,14 @@ pub fn run(a: &BoundArgs) -> Result<()> {
         print!("{}", what_if(a)?);
         return Ok(());
     };
+    let settings = BoundSettings {
+        delta: a.delta,
+        gamma: a.gamma,
+        mc_draws: 200,
+        seed: 0,
+    };
+    // bad δ or γ: said before the checkpoint and the data are read
+    settings.validate()?;
     let model = checkpoint::load::<f64>(ckpt)?;
     let cfg = model.config();
     let (k, t, d) = (cfg.k(), cfg.experts(), model.input_dim());
@@ -167,16 +176,15 @@ pub fn run(a: &BoundArgs) -> Result<()> {
         a.d
     );
     let x = smoe_tasks::npy::read_array2_f64(data)?;
-    let report = bound_report(
-        model.as_ref(),
-        x.view(),
-        &BoundSettings {
-            delta: a.delta,
-            gamma: a.gamma,
-            mc_draws: 200,
-            seed: 0,
-        },
-    )?;
+    anyhow::ensure!(
+        x.dim() == (a.m, d),
+        "{} holds [{}, {}] inputs, but --m {} --d {d} were given",
+        data.display(),
+        x.nrows(),
+        x.ncols(),
+        a.m
+    );
+    let report = bound_report(model.as_ref(), x.view(), &settings)?;
     print!(
         "checkpoint {} on {} ({} rows): δ = {}, γ = {}\n\n{}",
         ckpt.display(),

@@ -138,7 +138,26 @@ fn train_records_carry_the_bounds_and_zhao_recomputes() {
     let x1 = dir.path().join("x1.npy");
     write_array1(&x1, &x.column(0).to_owned()).expect("npy");
     let missing = dir.path().join("nope.npy");
+    // inputs that disagree with the checkpoint's d or with --m
+    let narrow = dir.path().join("x3.npy");
+    write_array2(&narrow, &x.slice(ndarray::s![.., ..3]).to_owned()).expect("npy");
+    let short = dir.path().join("x40.npy");
+    write_array2(&short, &x.slice(ndarray::s![..40, ..]).to_owned()).expect("npy");
     for (data, msg) in [
+        (
+            &narrow,
+            format!(
+                "{} holds [50, 3] inputs, but --m 50 --d 16 were given",
+                narrow.display()
+            ),
+        ),
+        (
+            &short,
+            format!(
+                "{} holds [40, 16] inputs, but --m 50 --d 16 were given",
+                short.display()
+            ),
+        ),
         (
             &x1,
             format!(
@@ -213,5 +232,156 @@ fn bound_help_documents_every_input_and_bad_input_is_one_line() {
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
         assert!(o.stdout.is_empty(), "{args:?}");
+    }
+}
+
+const MAX: &str = "18446744073709551615"; // u64::MAX
+
+/// `smoe bound --k 2 --T 8 --m 100 --d 4` with `extra` flags replacing or adding to these.
+fn bound_with(extra: &[&str]) -> std::process::Output {
+    let mut args: Vec<&str> = vec!["bound"];
+    for (flag, value) in [("--k", "2"), ("--T", "8"), ("--m", "100"), ("--d", "4")] {
+        if !extra.contains(&flag) {
+            args.extend([flag, value]);
+        }
+    }
+    args.extend(extra);
+    smoe(&args)
+}
+
+/// Every extreme input is one line on stderr naming the problem, exit 2, nothing on stdout:
+/// no panic, no failed allocation, no wrapped number.
+#[test]
+fn bound_extremes_are_one_line_and_exit_2() {
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--delta", "0"], "delta = 0 is not in (0, 1)"),
+        (vec!["--delta", "1"], "delta = 1 is not in (0, 1)"),
+        (vec!["--delta", "nan"], "delta = NaN is not in (0, 1)"),
+        (vec!["--delta", "-0.5"], "delta = -0.5 is not in (0, 1)"),
+        (vec!["--delta", "inf"], "delta = inf is not in (0, 1)"),
+        (
+            vec!["--gamma", "0"],
+            "gamma = 0 is invalid: must be finite and > 0",
+        ),
+        (
+            vec!["--gamma", "-1"],
+            "gamma = -1 is invalid: must be finite and > 0",
+        ),
+        (
+            vec!["--gamma", "inf"],
+            "gamma = inf is invalid: must be finite and > 0",
+        ),
+        (
+            vec!["--gamma", "nan"],
+            "gamma = NaN is invalid: must be finite and > 0",
+        ),
+        (
+            vec!["--expert-complexity", "nan"],
+            "expert complexity R_m(H) is not finite (NaN)",
+        ),
+        (
+            vec!["--expert-complexity", "inf"],
+            "expert complexity R_m(H) is not finite (inf)",
+        ),
+        (
+            vec!["--expert-complexity", "-1"],
+            "expert complexity R_m(H) = -1 is invalid: must be >= 0",
+        ),
+        (vec!["--m", "0"], "the sample is empty (m = 0)"),
+        (vec!["--k", "0"], "k = 0 with 8 experts"),
+        (vec!["--k", "9"], "k = 9 with 8 experts"),
+        (vec!["--T", "0"], "k = 2 with 0 experts"),
+        (
+            vec!["--d", "0"],
+            "input width d = 0 is invalid: must be >= 1",
+        ),
+        (vec!["--k", "-1"], "invalid value '-1' for '--k <K>'"),
+        (vec!["--T", "-8"], "invalid value '-8' for '--T <T>'"),
+        (vec!["--m", "-100"], "invalid value '-100' for '--m <M>'"),
+        (
+            vec!["--width", "-3"],
+            "invalid value '-3' for '--width <WIDTH>'",
+        ),
+        (
+            vec!["--T", "18446744073709551616"],
+            "invalid value '18446744073709551616'",
+        ),
+        (vec!["--k", MAX], "k = 18446744073709551615 with 8 experts"),
+        (
+            vec!["--T", MAX],
+            "d_N = inf is invalid: must be representable as usize",
+        ),
+        (
+            vec!["--m", MAX],
+            "k m = inf is invalid: must be representable as usize",
+        ),
+        (
+            vec!["--d", MAX],
+            "d_N = inf is invalid: must be representable as usize",
+        ),
+        (
+            vec!["--router-hidden", MAX],
+            "router parameter count = inf is invalid: must be representable as usize",
+        ),
+        (
+            vec!["--depth", MAX],
+            "expert depth + 1 = inf is invalid: must be representable as usize",
+        ),
+    ];
+    for (extra, want) in cases {
+        let o = bound_with(&extra);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{extra:?}: {err}");
+        assert!(err.starts_with("smoe: error: "), "{extra:?}: {err}");
+        assert!(err.contains(want), "{extra:?}: {err} lacks {want}");
+        assert!(!err.contains("panicked") && !err.contains("memory allocation"));
+        assert!(o.stdout.is_empty(), "{extra:?}");
+    }
+}
+
+/// Sizes whose bounds have a closed form are computed without per-expert memory, exactly.
+#[test]
+fn bound_with_a_trillion_experts_is_computed_in_closed_form() {
+    let o = bound_with(&["--T", "1000000000000"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // d_N = (d + 1)(T - 1), exact in usize
+    assert!(
+        out.contains("| router (valid) | d_n | 4999999999995.000000 |"),
+        "{out}"
+    );
+    // 100 * 2 inputs over 10^12 experts: the learned pattern sees 200 experts of load 1
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("| d1_worst (valid) | total |"))
+        .expect("d1_worst row");
+    let total: f64 = row
+        .trim_end_matches(" |")
+        .rsplit("| ")
+        .next()
+        .and_then(|v| v.parse().ok())
+        .expect("a number");
+    assert!(total.is_finite() && total > 1.0, "{row}");
+    for extra in [
+        vec!["--k", "1000000000000", "--T", "1000000000000"],
+        vec!["--width", MAX],
+        vec!["--d", "1000000000000"],
+    ] {
+        let o = bound_with(&extra);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success(),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            out.contains("| d1_worst (valid) | total |"),
+            "{extra:?}: {out}"
+        );
+        assert!(
+            !out.contains("NaN") && !out.contains("inf |"),
+            "{extra:?}: {out}"
+        );
     }
 }

@@ -231,29 +231,64 @@ pub struct D1Report {
 /// [`TheoryError::NonFinite`] / [`TheoryError::InvalidParameter`] on a NaN, infinite or
 /// negative number.
 pub fn d1_bound(inputs: &D1Inputs<'_>) -> Result<D1Report> {
+    let groups = inputs
+        .experts
+        .iter()
+        .map(|&stat| ExpertGroup { count: 1, stat });
+    d1_grouped(inputs, groups)
+}
+
+/// `count` experts with the same [`ExpertStat`]: a run of equal entries of a per-expert list,
+/// so that T equal experts (the balanced what-if loads) take O(1) memory, not O(T).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ExpertGroup {
+    /// How many experts share `stat`.
+    pub count: usize,
+    /// Their statistics.
+    pub stat: ExpertStat,
+}
+
+/// [`d1_bound`] with the experts given as groups of equal statistics (counts summing to T);
+/// `inputs.experts` is not read.
+///
+/// # Errors
+/// As [`d1_bound`], with [`TheoryError::Shape`] unless the counts sum to T.
+pub(crate) fn d1_grouped(
+    inputs: &D1Inputs<'_>,
+    groups: impl Iterator<Item = ExpertGroup> + Clone,
+) -> Result<D1Report> {
     let delta = check_delta(inputs.delta)?;
     let m = check_m(inputs.m)?;
     check_topk(inputs.k, inputs.t)?;
     let c = non_negative("Lipschitz constant C", inputs.lipschitz)?;
     let log_count = non_negative("routing log-count", inputs.routing_log_count)?;
     let sum_sq = non_negative("sum of squared input norms", inputs.sum_sq_norms)?;
-    if inputs.experts.len() != inputs.t {
-        return Err(ShapeError::new("d1_bound", vec![inputs.t], vec![inputs.experts.len()]).into());
+    let overflow = |name| TheoryError::InvalidParameter {
+        name,
+        value: f64::INFINITY,
+        requirement: "representable as usize",
+    };
+    let count = groups
+        .clone()
+        .try_fold(0usize, |n, g| n.checked_add(g.count))
+        .ok_or_else(|| overflow("number of experts"))?;
+    if count != inputs.t {
+        return Err(ShapeError::new("d1_bound", vec![inputs.t], vec![count]).into());
     }
     let expected = inputs
         .k
         .checked_mul(inputs.m)
-        .ok_or(TheoryError::InvalidParameter {
-            name: "k m",
-            value: f64::INFINITY,
-            requirement: "representable as usize",
-        })?;
+        .ok_or_else(|| overflow("k m"))?;
     let mut sum_loads = 0usize;
-    for e in inputs.experts {
-        sum_loads = sum_loads.saturating_add(e.load);
-        non_negative("expert complexity", e.complexity)?;
-        non_negative("expert scale A_j", e.scale)?;
-        non_negative("expert floor c_j", e.floor)?;
+    for g in groups.clone() {
+        sum_loads = g
+            .count
+            .checked_mul(g.stat.load)
+            .and_then(|l| sum_loads.checked_add(l))
+            .ok_or_else(|| overflow("sum of expert loads"))?;
+        non_negative("expert complexity", g.stat.complexity)?;
+        non_negative("expert scale A_j", g.stat.scale)?;
+        non_negative("expert floor c_j", g.stat.floor)?;
     }
     if sum_loads != expected {
         return Err(TheoryError::InvalidLoads {
@@ -262,19 +297,19 @@ pub fn d1_bound(inputs: &D1Inputs<'_>) -> Result<D1Report> {
         });
     }
     let km = inputs.k as f64 * m;
-    let learned: f64 = inputs
-        .experts
-        .iter()
-        .filter(|e| e.load > 0)
-        .map(|e| e.load as f64 / km * e.complexity)
+    // 1.0 * v == v: a group of one adds its term as is (d1_bound's per-expert sums, bit for bit)
+    let times = |n: usize, v: f64| n as f64 * v;
+    let learned: f64 = groups
+        .clone()
+        .filter(|g| g.stat.load > 0)
+        .map(|g| times(g.count, g.stat.load as f64 / km * g.stat.complexity))
         .sum();
-    let scale_norm = inputs
-        .experts
-        .iter()
-        .map(|e| e.scale * e.scale)
+    let scale_norm = groups
+        .clone()
+        .map(|g| times(g.count, g.stat.scale * g.stat.scale))
         .sum::<f64>()
         .sqrt();
-    let floors: f64 = inputs.experts.iter().map(|e| e.floor).sum();
+    let floors: f64 = groups.map(|g| times(g.count, g.stat.floor)).sum();
     let worst = scale_norm * (inputs.k as f64 * sum_sq).sqrt() / km + floors / km;
     let learned = finite("learned-pattern expert complexity", learned)?;
     let worst = finite("worst-case expert complexity", worst)?;

@@ -98,6 +98,15 @@ pub enum TheoryError {
         /// The largest size accepted.
         max: usize,
     },
+    /// More Monte Carlo sign draws than [`crate::MAX_MC_DRAWS`] (each draw costs a pass over
+    /// the sample, so an unbounded count could run for hours without a word).
+    #[error("{draws} Monte Carlo draws is too many (at most {max})")]
+    TooManyDraws {
+        /// The requested number of draws.
+        draws: usize,
+        /// The largest number accepted.
+        max: usize,
+    },
 }
 
 /// Result type of this crate.

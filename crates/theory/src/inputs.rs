@@ -5,10 +5,11 @@
 use serde::{Deserialize, Serialize};
 use smoe_router::RouterConfig;
 
+use crate::error::{check_delta, check_m, check_topk, non_negative};
 use crate::{
-    ArrangementLogCount, BoundValue, ExpertStat, NatarajanLogCount, Result, TheoryError, Validity,
-    arrangement_log_count, linear_router_natarajan_dim, mlp_router_natarajan_shape,
-    natarajan_log_count,
+    ArrangementLogCount, BoundValue, ExpertGroup, ExpertStat, NatarajanLogCount, Result,
+    TheoryError, Validity, arrangement_log_count, linear_router_natarajan_dim,
+    mlp_router_natarajan_shape, natarajan_log_count,
 };
 
 /// The router's combinatorial complexity.
@@ -116,8 +117,10 @@ pub struct BoundInputs {
     /// ln|𝒢|_S|, the routing log-count D1 uses: one of `router`'s counts (the exact Natarajan
     /// form for a measured model; the upper form in the what-if mode, as THEORY.md §1.7).
     pub routing_log_count: f64,
-    /// Per-expert statistics for D1 (T entries, loads summing to k m).
-    pub experts: Vec<ExpertStat>,
+    /// Per-expert statistics for D1 as groups of equal experts (counts summing to T, loads
+    /// to k m): one group per expert for a measured model, at most two for the balanced
+    /// what-if loads, so that a what-if question about 10¹² experts needs no per-expert memory.
+    pub experts: Vec<ExpertGroup>,
     /// R_m(H), one expert's Rademacher complexity at sample size m (the restated Zhao bound).
     pub rademacher_m: f64,
     /// Σ_i ||x_i||² over the training sample, in the experts' convention (bias folded: +1 per
@@ -138,12 +141,18 @@ impl BoundInputs {
     ///   form, as the worked examples do;
     /// - inputs of unit norm (Σ ||x||² = m) and balanced loads m_j = k m / T (the first
     ///   k m mod T experts take one more), each expert at R̂_j = R sqrt(m / m_j) with scale
-    ///   A_j = R sqrt(m) and no floor;
+    ///   A_j = R sqrt(m) and no floor — at most two [`ExpertGroup`]s, whatever T is;
     /// - the VC shape at J = depth + 1 layers of width max(width, 1).
     ///
+    /// Every input is checked here, before anything is computed, so any question gets an
+    /// answer or one typed error; nothing is allocated per expert.
+    ///
     /// # Errors
-    /// [`TheoryError::InvalidParameter`] unless γ is finite and > 0 or if k m overflows; the
-    /// router's errors ([`RouterComplexity::new`]). The bounds check the rest when evaluated.
+    /// [`TheoryError::InvalidDelta`] unless 0 < δ < 1; [`TheoryError::InvalidParameter`]
+    /// unless γ is finite and > 0, if d = 0, if R_m(H) is negative, or if k m, d + 1 or
+    /// depth + 1 overflows; [`TheoryError::NonFinite`] for a NaN or infinite R_m(H);
+    /// [`TheoryError::EmptySample`] if m = 0; [`TheoryError::InvalidTopK`] unless
+    /// 1 <= k <= T; the router's errors ([`RouterComplexity::new`]).
     pub fn what_if(w: &WhatIf) -> Result<BoundInputs> {
         if !(w.gamma.is_finite() && w.gamma > 0.0) {
             return Err(TheoryError::InvalidParameter {
@@ -152,33 +161,32 @@ impl BoundInputs {
                 requirement: "finite and > 0",
             });
         }
-        let lipschitz = 1.0 / w.gamma;
-        let r = w
-            .expert_complexity
-            .unwrap_or(1.0 / (w.m.max(1) as f64).sqrt());
-        let router = RouterComplexity::new(&w.router, w.router_bias, w.d, w.t, w.k, w.m)?;
-        // balanced loads m_j summing to k m
-        let total = w.k.checked_mul(w.m).ok_or(TheoryError::InvalidParameter {
-            name: "k m",
+        check_delta(w.delta)?;
+        let mf = check_m(w.m)?;
+        check_topk(w.k, w.t)?;
+        if w.d == 0 {
+            return Err(TheoryError::InvalidParameter {
+                name: "input width d",
+                value: 0.0,
+                requirement: ">= 1",
+            });
+        }
+        let overflow = |name| TheoryError::InvalidParameter {
+            name,
             value: f64::INFINITY,
             requirement: "representable as usize",
-        })?;
-        let experts = (0..w.t)
-            .map(|j| {
-                let load = total / w.t + usize::from(j < total % w.t);
-                ExpertStat {
-                    load,
-                    complexity: if load > 0 {
-                        r * (w.m as f64 / load as f64).sqrt()
-                    } else {
-                        0.0
-                    },
-                    // A_j = R sqrt(m) with inputs of unit norm (Σ ||x||² = m): R̂ <= A_j sqrt(n)/n
-                    scale: r * (w.m as f64).sqrt(),
-                    floor: 0.0,
-                }
-            })
-            .collect();
+        };
+        let expert_layers = w
+            .expert_depth
+            .checked_add(1)
+            .ok_or_else(|| overflow("expert depth + 1"))?;
+        let r = match w.expert_complexity {
+            Some(r) => non_negative("expert complexity R_m(H)", r)?,
+            None => 1.0 / mf.sqrt(),
+        };
+        let lipschitz = 1.0 / w.gamma;
+        let router = RouterComplexity::new(&w.router, w.router_bias, w.d, w.t, w.k, w.m)?;
+        let total = w.k.checked_mul(w.m).ok_or_else(|| overflow("k m"))?;
         Ok(BoundInputs {
             m: w.m,
             k: w.k,
@@ -188,10 +196,10 @@ impl BoundInputs {
             lipschitz,
             routing_log_count: router.natarajan.upper,
             router,
-            experts,
+            experts: balanced_groups(total, w.t, w.m, r),
             rademacher_m: r,
-            sum_sq_norms: w.m as f64,
-            expert_layers: w.expert_depth + 1,
+            sum_sq_norms: mf,
+            expert_layers,
             expert_width: w.expert_width.max(1),
         })
     }
@@ -203,6 +211,32 @@ impl BoundInputs {
     pub fn evaluate(&self) -> Result<Vec<BoundValue>> {
         crate::bounds().iter().map(|b| b.evaluate(self)).collect()
     }
+}
+
+/// Balanced loads m_j summing to `total` = k m over T = `t` experts (the first `total mod t`
+/// take one more), each expert at R̂_j = R sqrt(m / m_j) (0 without inputs) with scale
+/// A_j = R sqrt(m): one group per distinct load, at most two.
+fn balanced_groups(total: usize, t: usize, m: usize, r: f64) -> Vec<ExpertGroup> {
+    let (base, extra) = (total / t, total % t);
+    let stat = |load: usize| ExpertStat {
+        load,
+        complexity: if load > 0 {
+            r * (m as f64 / load as f64).sqrt()
+        } else {
+            0.0
+        },
+        // A_j = R sqrt(m) with inputs of unit norm (Σ ||x||² = m): R̂ <= A_j sqrt(n)/n
+        scale: r * (m as f64).sqrt(),
+        floor: 0.0,
+    };
+    [(extra, base + 1), (t - extra, base)]
+        .into_iter()
+        .filter(|&(count, _)| count > 0)
+        .map(|(count, load)| ExpertGroup {
+            count,
+            stat: stat(load),
+        })
+        .collect()
 }
 
 /// The numbers of a what-if question (`smoe bound` without a checkpoint); see
@@ -267,8 +301,8 @@ mod tests {
             ..Default::default()
         };
         let i = BoundInputs::what_if(&w).unwrap();
-        let loads: Vec<usize> = i.experts.iter().map(|e| e.load).collect();
-        assert_eq!(loads, vec![7, 7, 6]);
+        let loads: Vec<(usize, usize)> = i.experts.iter().map(|g| (g.count, g.stat.load)).collect();
+        assert_eq!(loads, vec![(2, 7), (1, 6)]);
         assert_eq!(i.routing_log_count, i.router.natarajan.upper);
         assert_eq!(i.sum_sq_norms, 10.0);
         assert_eq!((i.expert_layers, i.expert_width), (2, 64));

@@ -18,7 +18,8 @@
 //!   pattern (heuristic) and over all patterns (valid) (§1.6), [`kratsios_vc_shape`] (§4,
 //!   constant 1).
 //! - **The bound interface**: a [`Bound`] has a [`Bound::name`] and evaluates [`BoundInputs`]
-//!   (m, k, T, d, δ, C = 1/γ, the [`RouterComplexity`], the per-expert [`ExpertStat`]s,
+//!   (m, k, T, d, δ, C = 1/γ, the [`RouterComplexity`], the per-expert [`ExpertStat`]s in
+//!   [`ExpertGroup`]s of equal experts,
 //!   R_m(H), Σ‖x‖², the experts' depth and width) to a [`BoundValue`] (name, [`Validity`],
 //!   total, named terms, note). The registry [`bounds`] lists every bound in report order:
 //!   [`ZhaoRestated`] (`zhao`), [`D1LearnedPattern`] (`d1_learned`), [`D1WorstCase`]
@@ -104,8 +105,8 @@ mod routing;
 mod special;
 
 pub use bounds::{
-    D1Bound, D1Inputs, D1Report, ExpertStat, Validity, VcInputs, VcShapeBound, ZhaoBound,
-    ZhaoInputs, d1_bound, kratsios_vc_shape, zhao_restated,
+    D1Bound, D1Inputs, D1Report, ExpertGroup, ExpertStat, Validity, VcInputs, VcShapeBound,
+    ZhaoBound, ZhaoInputs, d1_bound, kratsios_vc_shape, zhao_restated,
 };
 pub use error::{Result, TheoryError};
 pub use expert::{
@@ -115,7 +116,7 @@ pub use expert::{
 pub use inputs::{BoundInputs, RouterComplexity, WhatIf};
 pub use interface::{Bound, BoundValue};
 pub use linear::{
-    EXACT_MAX_N, LinearClosedForm, LinearMonteCarlo, linear_rademacher_closed_form,
+    EXACT_MAX_N, LinearClosedForm, LinearMonteCarlo, MAX_MC_DRAWS, linear_rademacher_closed_form,
     linear_rademacher_exact, linear_rademacher_monte_carlo,
 };
 pub use norms::{LayerWeights, frobenius_norm, norm_2_1_rows, spectral_norm, sum_sq_row_norms};

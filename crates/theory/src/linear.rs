@@ -13,6 +13,12 @@ use crate::norms::sum_sq_row_norms;
 /// Largest sample for [`linear_rademacher_exact`] (2^(n-1) sign vectors).
 pub const EXACT_MAX_N: usize = 20;
 
+/// Most sign draws [`linear_rademacher_monte_carlo`] (and the bound report's
+/// [`crate::BoundSettings::mc_draws`]) accept: 10⁵ draws already put the interval's
+/// half-width under 1 % of the closed-form bound (δ' = 0.05), and each draw is a pass over
+/// the sample.
+pub const MAX_MC_DRAWS: usize = 100_000;
+
 /// The closed-form bracket of the linear class's empirical Rademacher complexity.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LinearClosedForm {
@@ -55,6 +61,18 @@ pub fn linear_rademacher_closed_form(
         lower: upper / std::f64::consts::SQRT_2,
         upper,
     })
+}
+
+/// 1 <= M <= [`MAX_MC_DRAWS`] is checked by the callers; this is the upper half.
+pub(crate) fn check_draws(draws: usize) -> Result<()> {
+    if draws > MAX_MC_DRAWS {
+        Err(TheoryError::TooManyDraws {
+            draws,
+            max: MAX_MC_DRAWS,
+        })
+    } else {
+        Ok(())
+    }
 }
 
 /// The exact `(B/n) E_σ ||Σ_i σ_i x_i||_2` by enumerating the sign vectors (σ_1 fixed to +1, as
@@ -125,7 +143,8 @@ pub struct LinearMonteCarlo {
 /// `x` is `[n, d]`.
 ///
 /// # Errors
-/// [`TheoryError::EmptySample`] if n = 0 or M = 0; [`TheoryError::InvalidDelta`] unless
+/// [`TheoryError::EmptySample`] if n = 0 or M = 0; [`TheoryError::TooManyDraws`] if
+/// M > [`MAX_MC_DRAWS`]; [`TheoryError::InvalidDelta`] unless
 /// 0 < δ' < 1; [`TheoryError::InvalidParameter`] / [`TheoryError::NonFinite`] as in
 /// [`linear_rademacher_closed_form`].
 pub fn linear_rademacher_monte_carlo(
@@ -137,6 +156,7 @@ pub fn linear_rademacher_monte_carlo(
 ) -> Result<LinearMonteCarlo> {
     let closed_form = linear_rademacher_closed_form(x, norm_bound)?;
     let mf = check_m(draws)?;
+    check_draws(draws)?;
     check_delta(delta)?;
     let n = x.nrows();
     let scale = norm_bound / n as f64;

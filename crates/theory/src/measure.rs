@@ -1,14 +1,17 @@
 //! Measuring a model on its training sample: which inputs each expert received, each expert's
 //! complexity on them, R_m(H) and Σ||x||² (the model-dependent half of [`crate::bound_report`]).
 
+use std::collections::HashMap;
+
 use ndarray::{Array1, Array2, ArrayView2, Axis, s};
 use smoe_model::Model;
 use smoe_nn::{Float, ParamRef, ShapeError, stream_rng};
 
+use crate::error::{check_m, finite};
 use crate::{
     BftInputs, BoundSettings, ExpertComplexity, ExpertStat, LayerWeights, Result, TheoryError,
-    bft_complexity, golowich_complexity, golowich_scale, linear_rademacher_closed_form,
-    linear_rademacher_monte_carlo, neyshabur_complexity,
+    bft_complexity, golowich_complexity, golowich_scale, linear_rademacher_monte_carlo,
+    neyshabur_complexity, sum_sq_row_norms,
 };
 
 /// What [`measure_experts`] finds.
@@ -69,29 +72,44 @@ pub(crate) fn routed_rows<F: Float>(
     Ok(routed)
 }
 
-/// An expert's layers `[out, in]` and biases as f64, read from the model's parameters.
-fn expert_layers<F: Float>(
-    params: &[ParamRef<'_, F>],
-    depth: usize,
-    j: usize,
-) -> Vec<(Array2<f64>, Array1<f64>)> {
-    (0..=depth)
-        .filter_map(|l| {
-            let w = params
-                .iter()
-                .find(|p| p.name == format!("experts.{j}.layers.{l}.weight"))?;
-            let b = params
-                .iter()
-                .find(|p| p.name == format!("experts.{j}.layers.{l}.bias"))?;
-            let w = Array2::from_shape_vec(
-                (w.shape[0], w.shape[1]),
-                w.value.iter().map(|v| v.to_f64c()).collect(),
-            )
-            .ok()?;
-            let b = Array1::from(b.value.iter().map(|v| v.to_f64c()).collect::<Vec<_>>());
-            Some((w, b))
-        })
-        .collect()
+/// The model's parameters by name, built once so that finding an expert's tensors costs
+/// O(depth) per expert instead of a scan of every name (which made the report quadratic in T).
+struct ParamIndex<'p, 'a, F> {
+    by_name: HashMap<&'p str, &'p ParamRef<'a, F>>,
+}
+
+impl<'p, 'a, F: Float> ParamIndex<'p, 'a, F> {
+    fn new(params: &'p [ParamRef<'a, F>]) -> Self {
+        Self {
+            by_name: params.iter().map(|p| (p.name.as_str(), p)).collect(),
+        }
+    }
+
+    /// Expert `j`'s layers `[out, in]` and biases as f64 (`experts.{j}.layers.{l}.weight` and
+    /// `.bias`, l = 0..=depth); stops at the first layer that is missing or malformed.
+    fn expert_layers(&self, depth: usize, j: usize) -> Vec<(Array2<f64>, Array1<f64>)> {
+        (0..=depth)
+            .map_while(|l| {
+                let w = self
+                    .by_name
+                    .get(format!("experts.{j}.layers.{l}.weight").as_str())?;
+                let b = self
+                    .by_name
+                    .get(format!("experts.{j}.layers.{l}.bias").as_str())?;
+                let (rows, cols) = match w.shape.as_slice() {
+                    &[rows, cols] => (rows, cols),
+                    _ => return None,
+                };
+                let w = Array2::from_shape_vec(
+                    (rows, cols),
+                    w.value.iter().map(|v| v.to_f64c()).collect(),
+                )
+                .ok()?;
+                let b = Array1::from(b.value.iter().map(|v| v.to_f64c()).collect::<Vec<_>>());
+                Some((w, b))
+            })
+            .collect()
+    }
 }
 
 /// Largest Lipschitz constant of the experts' activations (PReLU slopes can exceed 1).
@@ -129,21 +147,34 @@ pub(crate) fn measure_experts<F: Float>(
     let x64 = x.mapv(|v| v.to_f64c());
     let x_aug = with_ones(x64.view());
     let sum_sq_aug: f64 = x_aug.iter().map(|v| v * v).sum();
+    // R_m(H) per expert is its weight-only scale times the whole sample's input norm, which
+    // is the same for every expert: computed once here, not once per expert (O(T m d)).
+    let mf = check_m(x64.nrows())?;
+    let sum_sq_x = sum_sq_row_norms(x64.view())?;
+    let input_norm_m = (sum_sq_x + mf).sqrt();
     let linear = depth == 0;
     // the parameter list once (it names every tensor), not once per expert
     let params = model.params();
+    let index = ParamIndex::new(&params);
     let rho = activation_lipschitz(&params);
     let mut experts = Vec::with_capacity(routed.len());
     let mut stats = Vec::with_capacity(routed.len());
     let mut rademacher_m: f64 = 0.0;
     for (j, rows) in routed.iter().enumerate() {
-        let owned = expert_layers(&params, depth, j);
+        let owned = index.expert_layers(depth, j);
         if owned.len() != depth + 1 {
             return Err(TheoryError::Unsupported {
                 what: format!(
                     "expert {j} without parameters experts.{j}.layers.{{0..={depth}}}.weight/bias"
                 ),
             });
+        }
+        let d_in = owned[0].0.ncols();
+        if d_in != x64.ncols() {
+            let out = owned[0].0.nrows();
+            return Err(
+                ShapeError::new("bound_report", vec![out, x64.ncols()], vec![out, d_in]).into(),
+            );
         }
         let layers: Vec<LayerWeights<'_>> = owned
             .iter()
@@ -167,10 +198,13 @@ pub(crate) fn measure_experts<F: Float>(
         };
         if linear {
             e.scale = norm_b;
-            let full = linear_rademacher_closed_form(x_aug.view(), norm_b)?;
-            rademacher_m = rademacher_m.max(full.upper);
+            // linear_rademacher_closed_form(x_aug, B).upper on the whole sample
+            let full = finite("complexity", norm_b * sum_sq_aug.sqrt() / mf)?;
+            rademacher_m = rademacher_m.max(full);
         } else {
-            rademacher_m = rademacher_m.max(golowich_complexity(&layers, x64.view())?.value);
+            // golowich_complexity(layers, x).value on the whole sample (biases folded)
+            let full = finite("complexity", e.scale * input_norm_m / mf)?;
+            rademacher_m = rademacher_m.max(full);
         }
         if !rows.is_empty() {
             let xj = x64.select(Axis(0), rows);
@@ -192,7 +226,7 @@ pub(crate) fn measure_experts<F: Float>(
                 let mc = linear_rademacher_monte_carlo(
                     xa.view(),
                     norm_b,
-                    settings.mc_draws.max(1),
+                    settings.mc_draws,
                     0.05,
                     &mut rng,
                 )?;

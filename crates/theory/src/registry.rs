@@ -12,7 +12,8 @@ pub use d1_worst::D1WorstCase;
 pub use kratsios::KratsiosVcShape;
 pub use zhao::ZhaoRestated;
 
-use crate::{Bound, BoundInputs, BoundValue, D1Bound, D1Inputs, D1Report, Result, d1_bound};
+use crate::bounds::d1_grouped;
+use crate::{Bound, BoundInputs, BoundValue, D1Bound, D1Inputs, D1Report, Result};
 
 /// Every bound, in report order: restated Zhao (`zhao`), D1 at the learned pattern
 /// (`d1_learned`), D1 worst case (`d1_worst`), Kratsios VC shape (`kratsios`).
@@ -27,16 +28,17 @@ pub fn bounds() -> Vec<Box<dyn Bound>> {
 
 /// Both forms of D1 on `inputs` (shared by its two bounds).
 fn d1_report(inputs: &BoundInputs) -> Result<D1Report> {
-    d1_bound(&D1Inputs {
+    let d1 = D1Inputs {
         k: inputs.k,
         t: inputs.t,
         m: inputs.m,
         delta: inputs.delta,
         lipschitz: inputs.lipschitz,
         routing_log_count: inputs.routing_log_count,
-        experts: &inputs.experts,
+        experts: &[], // the groups below
         sum_sq_norms: inputs.sum_sq_norms,
-    })
+    };
+    d1_grouped(&d1, inputs.experts.iter().copied())
 }
 
 /// One form of D1 as a [`BoundValue`]: the three summands, then R̂_S(F_p) of that form and

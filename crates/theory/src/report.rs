@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 use smoe_model::Model;
 use smoe_nn::{Float, ShapeError};
 
+use crate::error::check_delta;
+use crate::linear::check_draws;
 use crate::measure::{measure_experts, routed_rows};
-use crate::{BoundInputs, BoundValue, Result, RouterComplexity, TheoryError};
+use crate::{BoundInputs, BoundValue, ExpertGroup, Result, RouterComplexity, TheoryError};
 
 /// Settings of [`bound_report`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -20,10 +22,38 @@ pub struct BoundSettings {
     pub delta: f64,
     /// Ramp-loss margin γ: the loss is 1/γ-Lipschitz, so C = 1/γ.
     pub gamma: f64,
-    /// Sign draws of the linear experts' Monte Carlo Rademacher estimate.
+    /// Sign draws of the linear experts' Monte Carlo Rademacher estimate, 1 to
+    /// [`crate::MAX_MC_DRAWS`].
     pub mc_draws: usize,
     /// Seed of the Monte Carlo draws (stream `theory-mc`, one index per expert).
     pub seed: u64,
+}
+
+impl BoundSettings {
+    /// Checks the settings before any work: 0 < δ < 1, γ finite and > 0,
+    /// 1 <= `mc_draws` <= [`crate::MAX_MC_DRAWS`].
+    ///
+    /// # Errors
+    /// [`TheoryError::InvalidDelta`], [`TheoryError::InvalidParameter`] (γ, or no draws) or
+    /// [`TheoryError::TooManyDraws`].
+    pub fn validate(&self) -> Result<()> {
+        check_delta(self.delta)?;
+        if !(self.gamma.is_finite() && self.gamma > 0.0) {
+            return Err(TheoryError::InvalidParameter {
+                name: "gamma",
+                value: self.gamma,
+                requirement: "finite and > 0",
+            });
+        }
+        if self.mc_draws == 0 {
+            return Err(TheoryError::InvalidParameter {
+                name: "mc_draws",
+                value: 0.0,
+                requirement: ">= 1",
+            });
+        }
+        check_draws(self.mc_draws)
+    }
 }
 
 /// One expert's complexity on the training inputs routed to it (scalars only, so records stay
@@ -166,8 +196,9 @@ impl BoundReport {
 /// `x` is `[m, d]` with d = [`Model::input_dim`].
 ///
 /// # Errors
+/// The settings' errors ([`BoundSettings::validate`]), checked first;
 /// [`TheoryError::EmptySample`] for m = 0; [`TheoryError::Shape`] if `x` has not d columns;
-/// [`TheoryError::InvalidParameter`] unless γ is finite and > 0; [`TheoryError::Unsupported`]
+/// [`TheoryError::Unsupported`]
 /// for a model kind other than sparse or routing other than top-k; [`TheoryError::Model`] if
 /// the model fails on `x`; the bounds' own input checks (δ ∈ (0, 1), ...).
 pub fn bound_report<F: Float>(
@@ -175,6 +206,7 @@ pub fn bound_report<F: Float>(
     x: ArrayView2<'_, F>,
     settings: &BoundSettings,
 ) -> Result<BoundReport> {
+    settings.validate()?;
     let config = model.config();
     let cfg = config.as_sparse().ok_or_else(|| TheoryError::Unsupported {
         what: format!("model kind `{}`", config.kind()),
@@ -185,13 +217,6 @@ pub fn bound_report<F: Float>(
     }
     if x.ncols() != d {
         return Err(ShapeError::new("bound_report", vec![m, d], x.shape().to_vec()).into());
-    }
-    if !(settings.gamma.is_finite() && settings.gamma > 0.0) {
-        return Err(TheoryError::InvalidParameter {
-            name: "gamma",
-            value: settings.gamma,
-            requirement: "finite and > 0",
-        });
     }
     let lipschitz = 1.0 / settings.gamma;
     let routed = routed_rows(model, x, t, k)?;
@@ -207,7 +232,11 @@ pub fn bound_report<F: Float>(
         lipschitz,
         routing_log_count: router.natarajan.exact,
         router,
-        experts: measured.stats,
+        experts: measured
+            .stats
+            .into_iter()
+            .map(|stat| ExpertGroup { count: 1, stat })
+            .collect(),
         rademacher_m: measured.rademacher_m,
         sum_sq_norms: measured.sum_sq_aug,
         expert_layers: depth + 1,

@@ -85,7 +85,7 @@ pub struct ArrangementLogCount {
 ///
 /// # Errors
 /// [`TheoryError::InvalidTopK`] if T = 0; [`TheoryError::EmptySample`] if m = 0;
-/// [`TheoryError::InvalidParameter`] if d_eff = 0.
+/// [`TheoryError::InvalidParameter`] if d_eff = 0 or d + 1 overflows.
 pub fn arrangement_log_count(
     d: usize,
     t: usize,
@@ -94,7 +94,13 @@ pub fn arrangement_log_count(
 ) -> Result<ArrangementLogCount> {
     check_topk(1, t)?;
     let mf = check_m(m)?;
-    let d_eff = d + usize::from(bias);
+    let d_eff = d
+        .checked_add(usize::from(bias))
+        .ok_or(TheoryError::InvalidParameter {
+            name: "effective input dimension d + 1",
+            value: f64::INFINITY,
+            requirement: "representable as usize",
+        })?;
     if d_eff == 0 {
         return Err(TheoryError::InvalidParameter {
             name: "effective input dimension",
@@ -132,8 +138,8 @@ pub fn arrangement_log_count(
 /// [`TheoryError::InvalidTopK`] if T = 0; [`TheoryError::InvalidParameter`] on overflow.
 pub fn linear_router_natarajan_dim(d: usize, t: usize, bias: bool) -> Result<usize> {
     check_topk(1, t)?;
-    (d + usize::from(bias))
-        .checked_mul(t - 1)
+    d.checked_add(usize::from(bias))
+        .and_then(|d_eff| d_eff.checked_mul(t - 1))
         .ok_or(TheoryError::InvalidParameter {
             name: "d_N",
             value: f64::INFINITY,
