@@ -151,8 +151,9 @@ impl Default for EvalConfig {
 /// Most epochs a run may have ([`TrainSection::epochs`]).
 pub const MAX_EPOCHS: usize = 1_000_000;
 
-/// Most Monte Carlo sign draws a run may ask for ([`EvalConfig::mc_draws`]).
-pub const MAX_MC_DRAWS: usize = 100_000;
+/// Most Monte Carlo sign draws a run may ask for ([`EvalConfig::mc_draws`]): the theory
+/// crate's cap, checked here before training rather than after it.
+pub const MAX_MC_DRAWS: usize = smoe_theory::MAX_MC_DRAWS;
 
 fn bad(field: &'static str, value: impl ToString, reason: &'static str) -> TrainError {
     TrainError::InvalidConfig {
