@@ -165,36 +165,26 @@ fn assert_same_records(got: &[String], want: &[String]) {
     }
 }
 
-#[test]
-fn a_resume_killed_at_every_write_point_keeps_every_finished_record() {
-    let (tmp, cfg) = setup(SWEEP);
-    let full = tmp.path().join("full");
-    ok(&run(sweep_cmd(&cfg, &full, &["--jobs", "1"])));
-    let want = raw_lines(&full);
-    assert_eq!(want.len(), 4);
-    let config_copy = std::fs::read(full.join("sweep.toml")).expect("sweep.toml");
-    assert_eq!(config_copy, SWEEP.as_bytes());
-    // two finished records and a torn third line, as a kill mid-append leaves
-    let torn = format!(
-        "{}\n{}\n{}",
-        want[0],
-        want[1],
-        &want[2][..want[2].len() / 2]
-    );
-
+/// Runs `cmd(dir)` in a fresh folder `prepare`d for each write point n = 1, 2, … with the
+/// fault at n, until a run gets past the last point and succeeds; after each abort calls
+/// `check(dir, n, name)`. Returns the names of the points in order.
+fn at_every_write_point(
+    root: &Path,
+    tag: &str,
+    prepare: impl Fn(&Path),
+    cmd: impl Fn(&Path) -> Command,
+    check: impl Fn(&Path, usize, &str),
+) -> Vec<String> {
     let mut names = Vec::new();
-    for n in 1..=40 {
-        let dir = tmp.path().join(format!("fault-{n}"));
+    for n in 1..=60 {
+        let dir = root.join(format!("{tag}-{n}"));
         std::fs::create_dir(&dir).expect("dir");
-        std::fs::write(dir.join("sweep.toml"), &config_copy).expect("config copy");
-        std::fs::write(dir.join("runs.jsonl"), &torn).expect("torn records");
-        let mut c = sweep_cmd(&cfg, &dir, &["--resume", "--jobs", "1"]);
+        prepare(&dir);
+        let mut c = cmd(&dir);
         c.env(FAULT_ENV, n.to_string());
         let o = run(c);
         if o.status.success() {
-            // past the last write point: the resume ran to the end
-            assert_same_records(&raw_lines(&dir), &want);
-            break;
+            return names;
         }
         assert_eq!(o.status.signal(), Some(6), "not aborted at point {n}");
         let err = String::from_utf8_lossy(&o.stderr);
@@ -203,32 +193,66 @@ fn a_resume_killed_at_every_write_point_keeps_every_finished_record() {
             .lines()
             .find_map(|l| l.strip_prefix(&prefix)?.strip_suffix(')'))
             .unwrap_or_else(|| panic!("no fault message at {n}: {err}"));
+        check(&dir, n, name);
         names.push(name.to_string());
-        // every finished record is still there, byte for byte
-        let keys: Vec<String> = read_lines(&dir.join("runs.jsonl"))
-            .expect("readable after the crash")
-            .into_iter()
-            .map(|l| l.key)
-            .collect();
-        let lines = raw_lines(&dir);
-        assert!(
-            lines.len() >= 2,
-            "point {n} ({name}): {} lines",
-            lines.len()
-        );
-        assert_eq!(lines[..2], want[..2], "point {n} ({name})");
-        assert_eq!(keys.len(), lines.len());
-        // a normal resume completes the sweep with each cell exactly once
-        ok(&run(sweep_cmd(&cfg, &dir, &["--resume", "--jobs", "1"])));
-        assert_same_records(&raw_lines(&dir), &want);
-        let after = raw_lines(&dir);
-        assert_eq!(after[..2], want[..2], "point {n} ({name}): bytes kept");
-        assert!(
-            !dir.join("runs.jsonl.tmp").exists(),
-            "point {n}: temporary file left"
-        );
-        assert!(!dir.join(LOCK).exists(), "point {n}: lock file left");
     }
+    panic!("{tag}: still aborting after 60 write points");
+}
+
+/// A finished sweep of [`SWEEP`] (one job): its folder's config bytes and record lines.
+fn finished(root: &Path, cfg: &Path) -> (Vec<u8>, Vec<String>) {
+    let full = root.join("full");
+    ok(&run(sweep_cmd(cfg, &full, &["--jobs", "1"])));
+    let lines = raw_lines(&full);
+    assert_eq!(lines.len(), 4);
+    let config = std::fs::read(full.join("sweep.toml")).expect("sweep.toml");
+    assert_eq!(config, SWEEP.as_bytes());
+    (config, lines)
+}
+
+#[test]
+fn a_resume_killed_at_every_write_point_keeps_every_finished_record() {
+    let (tmp, cfg) = setup(SWEEP);
+    let (config, want) = finished(tmp.path(), &cfg);
+    // two finished records and a torn third line, as a kill mid-append leaves
+    let torn = format!(
+        "{}\n{}\n{}",
+        want[0],
+        want[1],
+        &want[2][..want[2].len() / 2]
+    );
+    let resume = |dir: &Path| sweep_cmd(&cfg, dir, &["--resume", "--jobs", "1"]);
+    let names = at_every_write_point(
+        tmp.path(),
+        "resume",
+        |dir| {
+            std::fs::write(dir.join("sweep.toml"), &config).expect("config copy");
+            std::fs::write(dir.join("runs.jsonl"), &torn).expect("torn records");
+        },
+        resume,
+        |dir, n, name| {
+            // every finished record is still there, byte for byte
+            let keys = read_lines(&dir.join("runs.jsonl")).expect("readable after the crash");
+            let lines = raw_lines(dir);
+            assert!(
+                lines.len() >= 2,
+                "point {n} ({name}): {} lines",
+                lines.len()
+            );
+            assert_eq!(lines[..2], want[..2], "point {n} ({name})");
+            assert_eq!(keys.len(), lines.len());
+            // a normal resume completes the sweep with each cell exactly once
+            ok(&run(resume(dir)));
+            let after = raw_lines(dir);
+            assert_same_records(&after, &want);
+            assert_eq!(after[..2], want[..2], "point {n} ({name}): bytes kept");
+            assert!(
+                !dir.join("runs.jsonl.tmp").exists(),
+                "point {n}: temporary file left"
+            );
+            assert!(!dir.join(LOCK).exists(), "point {n}: lock file left");
+        },
+    );
     assert_eq!(
         names,
         [
@@ -244,6 +268,123 @@ fn a_resume_killed_at_every_write_point_keeps_every_finished_record() {
         ],
         "the write points of a resume"
     );
+}
+
+/// Every line of every `runs*.jsonl` of `dir`.
+fn all_record_lines(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("dir").flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.starts_with("runs") && name.ends_with(".jsonl") {
+            out.extend(
+                read_raw(&e.path())
+                    .expect("readable")
+                    .lines
+                    .into_iter()
+                    .map(|l| l.text),
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn a_rerun_killed_at_every_write_point_keeps_the_earlier_records() {
+    let (tmp, cfg) = setup(SWEEP);
+    let (config, old) = finished(tmp.path(), &cfg);
+    let rerun = |dir: &Path| sweep_cmd(&cfg, dir, &["--jobs", "1"]);
+    let names = at_every_write_point(
+        tmp.path(),
+        "rerun",
+        |dir| {
+            std::fs::write(dir.join("sweep.toml"), &config).expect("config copy");
+            std::fs::write(dir.join("runs.jsonl"), format!("{}\n", old.join("\n")))
+                .expect("records");
+        },
+        rerun,
+        |dir, n, name| {
+            let kept = all_record_lines(dir);
+            for l in &old {
+                assert!(
+                    kept.contains(l),
+                    "point {n} ({name}): an earlier record is lost"
+                );
+            }
+            ok(&run(rerun(dir)));
+            assert_eq!(raw_lines(dir).len(), 4, "point {n} ({name})");
+            let kept = all_record_lines(dir);
+            assert!(old.iter().all(|l| kept.contains(l)), "point {n} ({name})");
+            assert_eq!(
+                std::fs::read(dir.join("sweep.toml")).expect("config"),
+                config,
+                "point {n} ({name})"
+            );
+        },
+    );
+    let mut want = vec![
+        "aside.runs",
+        "aside.config",
+        "config.tmp_created",
+        "config.tmp_written",
+        "config.tmp_synced",
+        "config.renamed",
+        "config.dir_synced",
+    ];
+    for _ in 0..4 {
+        want.extend(["append.written", "append.synced"]);
+    }
+    assert_eq!(names, want, "the write points of a re-run");
+}
+
+#[test]
+fn a_merge_killed_at_every_write_point_leaves_no_partial_file() {
+    let (tmp, cfg) = setup(SWEEP);
+    let (_, want) = finished(tmp.path(), &cfg);
+    let shards: Vec<PathBuf> = (1..=2).map(|i| tmp.path().join(format!("s{i}"))).collect();
+    for (i, d) in shards.iter().enumerate() {
+        let shard = format!("{}/2", i + 1);
+        ok(&run(sweep_cmd(
+            &cfg,
+            d,
+            &["--shard", &shard, "--jobs", "1"],
+        )));
+    }
+    let merge = |dir: &Path| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_smoe"));
+        c.args(["merge", s(&shards[0]), s(&shards[1]), "--out", s(dir)]);
+        c
+    };
+    let names = at_every_write_point(
+        tmp.path(),
+        "merge",
+        |_| {},
+        merge,
+        |dir, n, name| {
+            // no records, or all of them
+            let got = raw_lines(dir);
+            assert!(
+                got.is_empty() || got.len() == 4,
+                "point {n} ({name}): {}",
+                got.len()
+            );
+            ok(&run(merge(dir)));
+            assert_same_records(&raw_lines(dir), &want);
+        },
+    );
+    let want_names: Vec<String> = ["config", "merge"]
+        .iter()
+        .flat_map(|f| {
+            [
+                "tmp_created",
+                "tmp_written",
+                "tmp_synced",
+                "renamed",
+                "dir_synced",
+            ]
+            .map(|p| format!("{f}.{p}"))
+        })
+        .collect();
+    assert_eq!(names, want_names, "the write points of a merge");
 }
 
 /// Holds the folder lock as a sweep would: the OS lock and the pid.
