@@ -147,7 +147,7 @@ impl SweepFolder {
 /// Returns the new name of whichever was moved (the records' if both).
 ///
 /// # Errors
-/// A failed rename, or no free N below [`MAX_KEPT`].
+/// A failed rename, or no free N up to 100 000.
 pub fn keep_aside(dir: &Path, runs: bool, config: bool) -> Result<Option<PathBuf>> {
     let config = config && dir.join(CONFIG).exists();
     if !runs && !config {
