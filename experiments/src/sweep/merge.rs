@@ -103,10 +103,11 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<MergeOutcome> {
             shards.push((d.clone(), real));
         }
     }
-    let mut _locks = Vec::new();
+    // held until the merged file is written: no sweep may append to a shard meanwhile
+    let mut shard_locks = Vec::new();
     for (d, real) in &shards {
         if *real != out_real {
-            _locks.push(lock_shard(d)?);
+            shard_locks.push(lock_shard(d)?);
         }
     }
     // one sweep: every shard's config equals the first's
@@ -183,6 +184,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<MergeOutcome> {
         write_atomic(&out.join(CONFIG), text.as_bytes(), "config")?;
     }
     write_atomic(&out.join(RUNS), file_text(&all).as_bytes(), "merge")?;
+    drop(shard_locks);
     drop(out_lock);
     Ok(MergeOutcome {
         runs: all.len(),
