@@ -7,6 +7,13 @@ use anyhow::{Context, Result};
 use crate::sweep::{self, QUICK_CONFIG, QUICK_OUT, SweepConfig, SweepOptions, parse_shard};
 
 /// Arguments of `smoe sweep`.
+///
+/// The output folder is locked while the sweep writes it (a second sweep or merge into it
+/// fails naming the holder's pid) and belongs to one sweep: if its `sweep.toml` parses to a
+/// different config (or it has records but no `sweep.toml`) the sweep fails, with or
+/// without `--resume`, unless `--fresh` is given. No sweep deletes earlier records: without
+/// `--resume` (and with `--fresh`) the folder's `runs.jsonl` and `sweep.toml` are first
+/// kept as `runs.N.jsonl` and `sweep.N.toml`, N the first number free for both.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SweepArgs {
     /// Sweep config (TOML: name, description, `[base]` run config, `[grid]` of dotted fields).
@@ -19,9 +26,15 @@ pub struct SweepArgs {
     #[arg(long)]
     pub jobs: Option<usize>,
     /// Skip every cell already recorded in DIR/runs.jsonl (keyed by a hash of the resolved
-    /// config and seed). Without it an existing runs.jsonl is moved to runs.jsonl.prev.
+    /// config and seed). Without it an existing runs.jsonl is kept as runs.N.jsonl (the
+    /// first free N) and every cell runs again.
     #[arg(long)]
     pub resume: bool,
+    /// Start over in a folder that holds another sweep (a different sweep.toml, or records
+    /// without one): its runs.jsonl and sweep.toml are kept as runs.N.jsonl and
+    /// sweep.N.toml, then every cell runs.
+    #[arg(long, conflicts_with = "resume")]
+    pub fresh: bool,
     /// Run only the I-th of N deterministic slices of the grid (1-based), e.g. 2/4.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
@@ -42,6 +55,10 @@ pub struct SweepArgs {
 }
 
 /// Arguments of `smoe merge`.
+///
+/// Refuses (one line, nothing written) shards of different sweeps (their `sweep.toml`
+/// differ, or only some have one), a run recorded differently in two shards, and an output
+/// folder holding another sweep. Each merged line is byte-identical to its shard's line.
 #[derive(Debug, Clone, clap::Args)]
 pub struct MergeArgs {
     /// Shard output folders to combine.
@@ -87,13 +104,11 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         return print_sbatch(args, &cfg, &text);
     }
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
-    let out = args.out.clone().unwrap_or_else(|| {
-        if args.config.is_none() {
-            PathBuf::from(QUICK_OUT)
-        } else {
-            PathBuf::from("results").join(&cfg.name)
-        }
-    });
+    let out = match (&args.out, &args.config) {
+        (Some(o), _) => o.clone(),
+        (None, None) => PathBuf::from(QUICK_OUT),
+        (None, Some(_)) => cfg.default_out()?,
+    };
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -105,6 +120,7 @@ pub fn run(args: &SweepArgs) -> Result<()> {
             out: out.clone(),
             jobs,
             resume: args.resume,
+            fresh: args.fresh,
             shard,
             quiet: args.quiet,
             base_dir: args
@@ -115,6 +131,12 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         },
     )?;
     let secs = start.elapsed().as_secs_f64();
+    if let Some(p) = &outcome.kept_as {
+        eprintln!(
+            "note: the folder's earlier records are kept as {}",
+            p.display()
+        );
+    }
     for n in outcome.notes.iter().take(3) {
         eprintln!("note: {n}");
     }
@@ -199,12 +221,28 @@ fn print_sbatch(args: &SweepArgs, cfg: &SweepConfig, text: &str) -> Result<()> {
 /// Runs `smoe merge`.
 ///
 /// # Errors
-/// Unreadable shards or unwritable output.
+/// Shards of different sweeps, a run recorded differently twice, an output folder holding
+/// another sweep or locked, unreadable shards or unwritable output (see [`sweep::merge()`]).
 pub fn merge(args: &MergeArgs) -> Result<()> {
-    let n = sweep::merge(&args.dirs, &args.out)?;
+    let m = sweep::merge(&args.dirs, &args.out)?;
+    if let Some(p) = &m.kept_as {
+        eprintln!(
+            "note: the output folder's earlier records are kept as {}",
+            p.display()
+        );
+    }
     println!(
-        "merged {n} runs into {}",
-        args.out.join(sweep::store::RUNS).display()
+        "merged {} runs into {}{}",
+        m.runs,
+        args.out.join(sweep::store::RUNS).display(),
+        if m.duplicates > 0 {
+            format!(
+                " ({} duplicate lines of the same runs dropped)",
+                m.duplicates
+            )
+        } else {
+            String::new()
+        }
     );
     Ok(())
 }

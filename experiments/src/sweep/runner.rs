@@ -8,6 +8,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use super::folder::SweepFolder;
 use super::store::{LineStatus, Store, SweepLine};
 use super::{Cell, SweepConfig, expand};
 use crate::run::run_one;
@@ -21,6 +22,9 @@ pub struct SweepOptions {
     pub jobs: usize,
     /// Skip cells already in `runs.jsonl`.
     pub resume: bool,
+    /// Start over even if the folder holds another sweep (its records are kept under a
+    /// new name, see [`super::folder`]).
+    pub fresh: bool,
     /// Run only the I-th of N slices (1-based): cells with index ≡ I−1 (mod N).
     pub shard: Option<(usize, usize)>,
     /// No progress bars.
@@ -45,6 +49,8 @@ pub struct SweepOutcome {
     pub failed: usize,
     /// Notes on skipped cells (k > T).
     pub notes: Vec<String>,
+    /// Where the folder's earlier records were kept (a re-run without resume, or fresh).
+    pub kept_as: Option<PathBuf>,
 }
 
 fn bars(total: usize, jobs: usize, quiet: bool) -> (MultiProgress, ProgressBar, Vec<ProgressBar>) {
@@ -94,10 +100,13 @@ fn line_for(cell: &Cell, result: Result<smoe_train::TrainOutcome>) -> SweepLine 
     }
 }
 
-/// Runs the sweep `cfg` (its text `text` is copied to `out/sweep.toml`).
+/// Runs the sweep `cfg` (its text `text` is copied to `out/sweep.toml` unless the folder
+/// already has this sweep's config). The folder is locked and checked first (see
+/// [`super::folder`]).
 ///
 /// # Errors
-/// Invalid grid or base config (before anything runs), unwritable output.
+/// Invalid grid or base config (before anything runs), a folder locked by another process
+/// or holding another sweep (before anything is written), unwritable output.
 pub fn run_sweep(cfg: &SweepConfig, text: &str, opts: &SweepOptions) -> Result<SweepOutcome> {
     anyhow::ensure!(opts.jobs >= 1, "--jobs must be at least 1");
     let (cells, notes) = expand(cfg, opts.base_dir.as_deref())?;
@@ -105,9 +114,8 @@ pub fn run_sweep(cfg: &SweepConfig, text: &str, opts: &SweepOptions) -> Result<S
         .iter()
         .filter(|c| opts.shard.is_none_or(|(i, n)| c.index % n == i - 1))
         .collect();
-    let (store, done) = Store::open(&opts.out, opts.resume)?;
-    std::fs::write(opts.out.join("sweep.toml"), text)
-        .with_context(|| format!("cannot write {}", opts.out.join("sweep.toml").display()))?;
+    let folder = SweepFolder::open(&opts.out, cfg, text, opts.resume, opts.fresh)?;
+    let (store, done) = Store::open(&folder, opts.resume)?;
     let todo: Vec<&Cell> = mine
         .iter()
         .copied()
@@ -173,5 +181,6 @@ pub fn run_sweep(cfg: &SweepConfig, text: &str, opts: &SweepOptions) -> Result<S
         ran: todo.len(),
         failed: failed.into_inner(),
         notes,
+        kept_as: folder.kept_as().map(PathBuf::from),
     })
 }

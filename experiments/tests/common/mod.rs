@@ -41,6 +41,7 @@ pub fn run_sweep_text(text: &str, out: &Path) -> smoe_experiments::sweep::SweepO
             out: out.to_path_buf(),
             jobs: 2,
             resume: false,
+            fresh: false,
             shard: None,
             quiet: true,
             base_dir: None,
