@@ -82,8 +82,7 @@ pub struct ReportArgs {
 /// Unreadable file or invalid config.
 pub fn load_config(path: Option<&std::path::Path>) -> Result<(SweepConfig, String)> {
     let text = match path {
-        Some(p) => std::fs::read_to_string(p)
-            .with_context(|| format!("cannot read sweep config {}", p.display()))?,
+        Some(p) => crate::config_io::read_text(p)?,
         None => QUICK_CONFIG.to_string(),
     };
     let cfg = SweepConfig::parse(&text).with_context(|| {
