@@ -101,6 +101,7 @@ fn colliding_outputs_are_refused_before_training_and_create_nothing() {
     std::fs::write(dir.join("old.jsonl"), b"{\"an\": \"earlier record\"}\n").expect("write");
     std::fs::write(dir.join("notes.json"), b"{\"mine\": true}\n").expect("write");
     std::fs::write(dir.join("c.toml"), b"[train]\nepochs = 1\n").expect("write");
+    std::fs::write(dir.join("data.npy"), b"\x93NUMPY not a checkpoint").expect("write");
     std::fs::create_dir(dir.join("sub")).expect("mkdir");
     #[cfg(unix)]
     std::os::unix::fs::symlink(dir.join("old.jsonl"), dir.join("link.jsonl")).expect("symlink");
@@ -151,6 +152,11 @@ fn colliding_outputs_are_refused_before_training_and_create_nothing() {
             "checkpoint's JSON would overwrite a file that is not a checkpoint config",
             vec!["--out", "r.jsonl", "--checkpoint", "notes.safetensors"],
             "not a smoe checkpoint config",
+        ),
+        (
+            "checkpoint would overwrite a file that is not a checkpoint",
+            vec!["--out", "r.jsonl", "--checkpoint", "data.npy"],
+            "not a smoe checkpoint (no checkpoint config",
         ),
         (
             "checkpoint = the config file",

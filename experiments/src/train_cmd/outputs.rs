@@ -32,8 +32,9 @@ impl TrainOutputs {
     /// # Errors
     /// Colliding outputs (the checkpoint or its JSON config is the record file, the
     /// checkpoint is its own JSON config, an output is an input), an existing file at the
-    /// checkpoint's JSON path that is not a smoe checkpoint config, an output that is a
-    /// folder, or a folder or file that cannot be created or written. Nothing is left behind.
+    /// checkpoint's path or JSON path that is not a smoe checkpoint (its JSON config does not
+    /// say `format = "smoe-checkpoint"`), an output that is a folder, or a folder or file
+    /// that cannot be created or written. Nothing is left behind.
     pub fn prepare(out: &Path, ckpt: Option<&Path>, inputs: &[&Path]) -> Result<Self> {
         check_collisions(out, ckpt, inputs)?;
         let mut created = Vec::new();
@@ -219,6 +220,13 @@ fn check_collisions(out: &Path, ckpt: Option<&Path>, inputs: &[&Path]) -> Result
     if json.is_dir() {
         bail!(
             "--checkpoint {} writes its JSON config to {}, which is a folder",
+            ck.display(),
+            json.display()
+        );
+    }
+    if ck.exists() && !(json.exists() && is_checkpoint_config(&json)) {
+        bail!(
+            "--checkpoint {} would overwrite a file that is not a smoe checkpoint (no checkpoint config {} beside it; move it or pick another name)",
             ck.display(),
             json.display()
         );
