@@ -97,10 +97,11 @@ pub fn first_bad_label(y: &[f64]) -> Option<(usize, f64)> {
 }
 
 /// Checks that `x [n, d]` and `y [n]` fit the model config: `n ≥ 1`, the same n, the model's
-/// d, labels exactly −1 or +1 (non-finite inputs are caught by the model).
+/// d, every input finite, labels exactly −1 or +1.
 ///
 /// # Errors
-/// One message per failure, naming the first bad label's index.
+/// One message per failure, naming the first non-finite input's row and column or the first
+/// bad label's index.
 pub fn check_data(model_d: usize, x: ArrayView2<'_, f64>, y: &[f64]) -> Result<()> {
     let (n, d) = x.dim();
     ensure!(n > 0, "x has no rows (n = 0)");
@@ -109,6 +110,11 @@ pub fn check_data(model_d: usize, x: ArrayView2<'_, f64>, y: &[f64]) -> Result<(
         "x has {d} columns but the checkpoint's model expects d = {model_d}"
     );
     ensure!(y.len() == n, "x has {n} rows but y has {} labels", y.len());
+    if let Some(((row, col), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        bail!(
+            "input x has a non-finite value {v} at row {row}, column {col} (inputs must be finite)"
+        );
+    }
     if let Some((i, v)) = first_bad_label(y) {
         bail!("label y[{i}] = {v} is not -1 or +1 (labels must be exactly -1 or +1)");
     }

@@ -1,11 +1,17 @@
 //! `smoe train`: one run from a config, with a progress bar, a JSON record and a summary.
+//!
+//! The outputs are checked and opened before training ([`outputs::TrainOutputs`]): a run
+//! whose record or checkpoint could not be written, or would overwrite another output or the
+//! config, is refused before it starts. The checkpoint is saved before the record is
+//! appended, so a record always stands for a run whose outputs are all on disk.
+
+pub mod outputs;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use smoe_model::checkpoint;
 use smoe_train::{EvalMetrics, RunRecord, TrainConfig};
 
 use crate::config_io;
@@ -83,16 +89,22 @@ fn progress(epochs: usize, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// Runs `smoe train`: trains, appends the record to `--out`, saves the checkpoint if asked,
-/// prints the summary table. Returns the record.
+/// Runs `smoe train`: checks and opens the outputs, trains, saves the checkpoint if asked,
+/// appends the record to `--out`, prints the summary table. Returns the record.
 ///
 /// # Errors
-/// Config errors (before anything is written), training errors, I/O errors.
+/// Config errors and unusable or colliding output paths (before training; nothing is left
+/// behind), training errors (nothing written), I/O errors (no record appended if the
+/// checkpoint could not be saved).
 pub fn run(args: &TrainArgs) -> Result<RunRecord> {
     let cfg = resolve_config(args)?;
-    let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(n) = args.threads {
         anyhow::ensure!(n > 0, "--threads must be at least 1");
+    }
+    let inputs: Vec<&Path> = args.config.as_deref().into_iter().collect();
+    let outputs = outputs::TrainOutputs::prepare(&args.out, args.checkpoint.as_deref(), &inputs)?;
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = args.threads {
         builder = builder.num_threads(n);
     }
     let pool = builder.build().context("cannot start the thread pool")?;
@@ -112,13 +124,7 @@ pub fn run(args: &TrainArgs) -> Result<RunRecord> {
     })?;
     bar.finish_and_clear();
     let record = outcome.record;
-    append_line(&args.out, &record.to_json_line())?;
-    if let Some(path) = &args.checkpoint {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        checkpoint::save(outcome.model.as_ref(), path)?;
-    }
+    outputs.commit(&record.to_json_line(), outcome.model.as_ref())?;
     print!("{}", summary(&record));
     println!("record appended to {}", args.out.display());
     Ok(record)

@@ -543,6 +543,10 @@ fn bad_shapes_and_dtypes_are_clear_errors_and_write_nothing() {
         let mut xn = fx.x.clone();
         xn[[2, 1]] = f64::NAN;
         write_array2(&nan_x, &xn).expect("nan x");
+        let inf_x = d.join("inf_x.npy");
+        let mut xi = fx.x.clone();
+        xi[[7, 0]] = f64::NEG_INFINITY;
+        write_array2(&inf_x, &xi).expect("inf x");
         let ybad = d.join("ybad.npy");
         let labels = Array1::from(vec![1.0, -1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0]);
         write_int_labels(&ybad, "<i8", &labels);
@@ -603,7 +607,19 @@ fn bad_shapes_and_dtypes_are_clear_errors_and_write_nothing() {
                     cut_x.display()
                 ),
             ),
-            ("NaN x", nan_x, yp.clone(), "row 2, column 1".into()),
+            (
+                "NaN x",
+                nan_x,
+                yp.clone(),
+                "input x has a non-finite value NaN at row 2, column 1 (inputs must be finite)"
+                    .into(),
+            ),
+            (
+                "infinite x",
+                inf_x,
+                yp.clone(),
+                "input x has a non-finite value -inf at row 7, column 0".into(),
+            ),
             (
                 "integer label 0",
                 xp.clone(),
@@ -672,5 +688,43 @@ fn every_dtype_of_smoe_tasks_npy_is_accepted() {
         let out = d.join(format!("out_{name}"));
         inspect::run(&args(&fx, &xp, &yp, &out)).expect("inspect");
         assert_eq!(num(&read_written(&out).loss, "total"), want.total, "{name}");
+    }
+}
+
+/// A checkpoint with a NaN or infinite weight is refused when it is loaded, naming the
+/// tensor, even where a ReLU would hide it from the outputs; the binary exits 2 with one line.
+#[test]
+fn non_finite_weights_are_refused_naming_the_tensor() {
+    let fx = fixture();
+    let d = fx.dir.path();
+    let (xp, yp, out) = (d.join("x.npy"), d.join("y.npy"), d.join("out"));
+    write_array2(&xp, &fx.x).expect("x");
+    write_array1(&yp, &fx.y).expect("y");
+    let cases: [(&str, usize, f64, &str); 2] = [
+        ("experts.2.layers.0.bias", 1, f64::NAN, "NaN at index 1"),
+        ("router.weight", 5, f64::INFINITY, "inf at index 5"),
+    ];
+    for (name, index, value, want) in cases {
+        let mut model = SparseMoe::<f64>::load(&fx.ckpt).expect("load");
+        let p = model
+            .params_mut()
+            .into_iter()
+            .find(|p| p.name == name)
+            .expect("tensor");
+        p.value[index] = value;
+        let bad = d.join("bad.safetensors");
+        model.save(&bad).expect("save");
+        let mut a = args(&fx, &xp, &yp, &out);
+        a.checkpoint = bad.clone();
+        let line = smoe_experiments::one_line(&inspect::run(&a).expect_err(name));
+        let msg = format!("tensor {name} has a non-finite value {want}");
+        assert!(line.contains(&msg), "{name}: {line}");
+        assert_nothing_written(&out);
+        let res = run_bin(&bad, &xp, &yp, &out, 0.0);
+        assert_eq!(res.status.code(), Some(2), "{name}");
+        let err = String::from_utf8_lossy(&res.stderr);
+        assert_eq!(err.lines().count(), 1, "{name}: {err}");
+        assert!(err.contains(&msg), "{name}: {err}");
+        assert_nothing_written(&out);
     }
 }

@@ -7,6 +7,16 @@
 //! an MLP router `router.layers.{0,1}.*`; the noisy gate `gate.noise.weight [T, d]`.
 //! Values are stored in the model's float type (F32 or F64). The config goes to
 //! `<name>.json` beside `<name>.safetensors` (and into the safetensors metadata).
+//!
+//! Reading is strict, and bounded before anything is allocated: the JSON must be complete
+//! (no serde default applies), of this [`VERSION`], with a known dtype and no unknown field,
+//! at most [`MAX_JSON_BYTES`]; the safetensors header must agree with the file's size and
+//! hold at most [`MAX_VALUES`] values; every dimension of the config is checked against the
+//! tensor shapes before the model is built; every value must be finite.
+
+mod files;
+mod layout;
+mod strict;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,6 +24,8 @@ use std::path::{Path, PathBuf};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 use smoe_nn::Float;
+
+pub use files::{MAX_HEADER_BYTES, MAX_JSON_BYTES, MAX_VALUES};
 
 use crate::{Model, ModelConfig, ModelError, Result, SparseMoe, build_model};
 
@@ -38,6 +50,9 @@ pub struct CheckpointMeta {
 /// The checkpoint format version this code writes and reads.
 pub const VERSION: u32 = 2;
 
+/// The `format` field of every checkpoint's JSON config.
+pub const FORMAT: &str = "smoe-checkpoint";
+
 /// Where the JSON config of the checkpoint at `path` lives: same name, `.json` extension.
 pub fn config_path(path: &Path) -> PathBuf {
     path.with_extension("json")
@@ -50,15 +65,25 @@ fn err(path: &Path, reason: impl ToString) -> ModelError {
     }
 }
 
-/// Writes `model` to `path` (safetensors) and its config to [`config_path`]`(path)`; each
-/// file is written to a temporary name first and renamed, so a crash never leaves half a file.
+/// Writes `model` to `path` (safetensors) and its config to [`config_path`]`(path)`. Both
+/// files are written to temporary names in their folder and synced first, then renamed into
+/// place, so a failure or crash never leaves half a file (and a failed write leaves no
+/// temporary file).
 ///
 /// # Errors
-/// [`ModelError::Checkpoint`] if a file cannot be written.
+/// [`ModelError::Checkpoint`] if a file cannot be written, or if `path` is its own config
+/// path (a `.json` name: the config would overwrite the tensors).
 pub fn save<F: Float, M: Model<F> + ?Sized>(model: &M, path: &Path) -> Result<()> {
+    let cpath = config_path(path);
+    if cpath == path {
+        return Err(err(
+            path,
+            "a checkpoint cannot be named *.json: its JSON config would overwrite the tensors",
+        ));
+    }
     let dtype = dtype_of::<F>();
     let meta = CheckpointMeta {
-        format: "smoe-checkpoint".into(),
+        format: FORMAT.into(),
         version: VERSION,
         dtype: F::NAME.into(),
         d: model.input_dim(),
@@ -83,16 +108,7 @@ pub fn save<F: Float, M: Model<F> + ?Sized>(model: &M, path: &Path) -> Result<()
         .map_err(|e| err(path, e))?;
     let info = HashMap::from([("smoe_config".to_string(), json.clone())]);
     let data = safetensors::serialize(views, Some(info)).map_err(|e| err(path, e))?;
-    write_atomic(path, &data)?;
-    write_atomic(&config_path(path), json.as_bytes())
-}
-
-fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, data).map_err(|e| err(path, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| err(path, e))
+    files::write_all_atomic(&[(path, &data), (&cpath, json.as_bytes())])
 }
 
 fn dtype_of<F: Float>() -> Dtype {
@@ -104,46 +120,48 @@ fn dtype_of<F: Float>() -> Dtype {
 }
 
 /// Reads the checkpoint at `path` (and its JSON config) into a model of float type `F`.
-/// Tensors stored as the other float type are converted.
+/// A checkpoint of the other float type is converted (every tensor must have the dtype
+/// its config declares).
 ///
 /// # Errors
-/// [`ModelError::Checkpoint`] for an unreadable or malformed file;
-/// [`ModelError::MissingTensor`], [`ModelError::TensorShape`], [`ModelError::TensorDtype`] or
-/// [`ModelError::UnexpectedTensor`], naming the tensor, when the tensors disagree with the config;
-/// config errors as [`ModelConfig::validate`].
+/// [`ModelError::Checkpoint`], [`ModelError::CheckpointField`],
+/// [`ModelError::CheckpointTooLarge`] or [`ModelError::CheckpointFileSize`] for an
+/// unreadable, incomplete, oversized or malformed file; [`ModelError::MissingTensor`],
+/// [`ModelError::TensorShape`], [`ModelError::TensorDtype`] or
+/// [`ModelError::UnexpectedTensor`], naming the tensor, when the tensors disagree with the
+/// config; [`ModelError::NonFiniteParam`] for a NaN or infinite value; config errors as
+/// [`ModelConfig::validate`]. Never a panic, and nothing is allocated before the sizes are
+/// checked.
 pub fn load<F: Float>(path: &Path) -> Result<Box<dyn Model<F>>> {
-    let (meta, bytes) = read_meta(path)?;
+    let (meta, bytes) = read_checked(path)?;
     let mut model = build_model::<F>(&meta.model, meta.d, meta.seed)?;
     fill(model.as_mut(), path, &bytes)?;
     Ok(model)
 }
 
-/// Reads the JSON config beside the checkpoint at `path` and the tensor file's bytes.
-fn read_meta(path: &Path) -> Result<(CheckpointMeta, Vec<u8>)> {
+/// Reads and checks the JSON config beside the checkpoint at `path` and the tensor file:
+/// the config strictly and valid for its d, the tensor file's size against its header, and
+/// every tensor the config implies against the header. Returns the config and the tensor
+/// file's bytes; a model built from this config is exactly as large as the file.
+fn read_checked(path: &Path) -> Result<(CheckpointMeta, Vec<u8>)> {
     let cpath = config_path(path);
-    let json = std::fs::read_to_string(&cpath).map_err(|e| err(&cpath, e))?;
-    let meta: CheckpointMeta = serde_json::from_str(&json).map_err(|e| err(&cpath, e))?;
-    if meta.format != "smoe-checkpoint" {
+    if cpath == path {
         return Err(err(
-            &cpath,
-            format!("format is {:?}, not smoe-checkpoint", meta.format),
+            path,
+            "a checkpoint's tensors cannot be a .json file (that name is its config's)",
         ));
     }
-    if meta.version != VERSION {
-        return Err(err(
-            &cpath,
-            format!(
-                "format version {} (this smoe reads {VERSION})",
-                meta.version
-            ),
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| err(path, e))?;
+    let json = files::read_capped(&cpath, MAX_JSON_BYTES, "the JSON config's size in bytes")?;
+    let meta = strict::parse_meta(&cpath, &json)?;
+    meta.model.validate(meta.d)?;
+    let bytes = files::read_tensors(path)?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| err(path, e))?;
+    layout::check_layout(&meta, &st, path)?;
     Ok((meta, bytes))
 }
 
 /// Copies the tensors of the safetensors `bytes` into `model`'s parameters, checking that
-/// names, shapes and dtypes match exactly.
+/// names and shapes match exactly and that every value is finite.
 fn fill<F: Float, M: Model<F> + ?Sized>(model: &mut M, path: &Path, bytes: &[u8]) -> Result<()> {
     let st = SafeTensors::deserialize(bytes).map_err(|e| err(path, e))?;
     let p = path.display().to_string();
@@ -163,7 +181,7 @@ fn fill<F: Float, M: Model<F> + ?Sized>(model: &mut M, path: &Path, bytes: &[u8]
                 got: t.shape().to_vec(),
             });
         }
-        match t.dtype() {
+        let bad = match t.dtype() {
             Dtype::F32 => read_into::<F, f32>(t.data(), param.value),
             Dtype::F64 => read_into::<F, f64>(t.data(), param.value),
             other => {
@@ -171,8 +189,17 @@ fn fill<F: Float, M: Model<F> + ?Sized>(model: &mut M, path: &Path, bytes: &[u8]
                     path: p.clone(),
                     name: param.name.clone(),
                     dtype: format!("{other:?}"),
+                    expected: "F32 or F64".into(),
                 });
             }
+        };
+        if let Some((index, value)) = bad {
+            return Err(ModelError::NonFiniteParam {
+                path: p,
+                name: param.name,
+                index,
+                value,
+            });
         }
         expected.push(param.name);
     }
@@ -189,12 +216,18 @@ fn fill<F: Float, M: Model<F> + ?Sized>(model: &mut M, path: &Path, bytes: &[u8]
     Ok(())
 }
 
-fn read_into<F: Float, S: Float>(data: &[u8], out: &mut [F]) {
-    for (o, chunk) in out.iter_mut().zip(data.chunks_exact(S::BYTES)) {
+/// Converts `data` (values of type `S`, little-endian) into `out`; returns the first value
+/// that is not finite in `F` (NaN, infinite, or too large for `F`) with its index.
+fn read_into<F: Float, S: Float>(data: &[u8], out: &mut [F]) -> Option<(usize, f64)> {
+    for (i, (o, chunk)) in out.iter_mut().zip(data.chunks_exact(S::BYTES)).enumerate() {
         let v = S::read_le(chunk);
         // f32 -> f64 -> f32 is exact, so a same-type round trip is bit-exact
         *o = F::from_f64c(v.to_f64c());
+        if !o.is_finite() {
+            return Some((i, o.to_f64c()));
+        }
     }
+    None
 }
 
 impl<F: Float> SparseMoe<F> {
@@ -211,7 +244,7 @@ impl<F: Float> SparseMoe<F> {
     /// # Errors
     /// As [`load`]; [`ModelError::Checkpoint`] if the checkpoint holds another kind of model.
     pub fn load(path: &Path) -> Result<Self> {
-        let (meta, bytes) = read_meta(path)?;
+        let (meta, bytes) = read_checked(path)?;
         let ModelConfig::Sparse(cfg) = &meta.model;
         let mut model = SparseMoe::<F>::new(cfg, meta.d, meta.seed)?;
         fill(&mut model, path, &bytes)?;

@@ -32,7 +32,7 @@ pub enum ModelError {
     #[error(transparent)]
     TooLarge(#[from] smoe_nn::TooLarge),
     /// An input value is NaN or infinite.
-    #[error("non-finite input at row {row}, column {col}")]
+    #[error("input x has a non-finite value (NaN or infinite) at row {row}, column {col}")]
     NonFiniteInput {
         /// Row.
         row: usize,
@@ -62,8 +62,8 @@ pub enum ModelError {
         /// Shape in the file.
         got: Vec<usize>,
     },
-    /// A checkpoint tensor has a dtype smoe cannot read (or not the model's float type).
-    #[error("checkpoint {path}: tensor {name} has dtype {dtype}, expected F32 or F64")]
+    /// A checkpoint tensor's dtype is not the one its config declares (every tensor has it).
+    #[error("checkpoint {path}: tensor {name} has dtype {dtype}, the config declares {expected}")]
     TensorDtype {
         /// The file.
         path: String,
@@ -71,6 +71,56 @@ pub enum ModelError {
         name: String,
         /// The dtype found.
         dtype: String,
+        /// The dtype the checkpoint's config declares (`F32` or `F64`).
+        expected: String,
+    },
+    /// A checkpoint tensor holds a NaN or infinite value (or a value that overflows the
+    /// model's float type).
+    #[error("checkpoint {path}: tensor {name} has a non-finite value {value} at index {index}")]
+    NonFiniteParam {
+        /// The file.
+        path: String,
+        /// The tensor.
+        name: String,
+        /// Row-major index of the first such value.
+        index: usize,
+        /// The value, after conversion to the model's float type.
+        value: f64,
+    },
+    /// A field of a checkpoint's JSON config is missing, unknown or of the wrong form:
+    /// a checkpoint must be complete, no default is filled in.
+    #[error("checkpoint {path}: field {field} {problem}")]
+    CheckpointField {
+        /// The JSON file.
+        path: String,
+        /// The field, dotted (e.g. `model.k`).
+        field: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+    /// A checkpoint file is larger than smoe reads, or holds more values than it loads.
+    #[error("checkpoint {path}: {what} is {size}, more than the limit of {limit}")]
+    CheckpointTooLarge {
+        /// The file.
+        path: String,
+        /// What was measured (e.g. `the JSON config's size in bytes`).
+        what: &'static str,
+        /// Its value.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// A safetensors file's size disagrees with its header (truncated or padded).
+    #[error(
+        "checkpoint {path}: the header describes a file of {expected} bytes but the file has {actual} bytes (truncated or padded)"
+    )]
+    CheckpointFileSize {
+        /// The file.
+        path: String,
+        /// The size the header implies (8 + header + tensor data).
+        expected: u64,
+        /// The size on disk.
+        actual: u64,
     },
     /// A checkpoint holds a tensor the config does not have.
     #[error("checkpoint {path}: unexpected tensor {name} (the config has no such parameter)")]
