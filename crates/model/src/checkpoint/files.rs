@@ -16,9 +16,10 @@ pub const MAX_JSON_BYTES: u64 = 16 << 20;
 /// Largest safetensors header smoe reads, in bytes (the safetensors format's own limit).
 pub const MAX_HEADER_BYTES: u64 = 100_000_000;
 
-/// Largest number of parameter values a checkpoint may hold (2^30, 8 GiB of f64): checked
-/// on the safetensors header before the tensors are read or a model is built.
-pub const MAX_VALUES: u64 = 1 << 30;
+/// Largest number of parameter values a checkpoint may hold: [`smoe_nn::MAX_ELEMENTS`]
+/// (2^28, 2 GiB of f64), the cap of a model's parameters; checked on the safetensors header
+/// before the tensors are read or a model is built.
+pub const MAX_VALUES: u64 = smoe_nn::MAX_ELEMENTS as u64;
 
 /// Reads the whole file at `path` if it is at most `limit` bytes.
 ///
