@@ -310,48 +310,59 @@ fn huge_or_lying_dimensions_are_refused_before_anything_is_allocated() {
             other => panic!("{field} = {value}: expected TensorShape, got {other:?}"),
         }
     };
-    let b = big as usize;
-    shape(
-        "d",
-        Value::from(big),
-        "router.weight",
-        vec![3, b],
-        vec![3, 3],
+    // sizes over the parameter cap are refused by the config's own check, before the
+    // tensors are even compared
+    let too_large = |field: &str, value: Value| {
+        f.edit_json(|v| set(v, field, value.clone()));
+        match f.load_err(field) {
+            ModelError::TooLarge(t) => {
+                assert_eq!(t.max, smoe_nn::MAX_ELEMENTS, "{field} = {value}");
+                assert!(
+                    t.elements.is_none_or(|n| n > smoe_nn::MAX_ELEMENTS as u128),
+                    "{field} = {value}: {t:?}"
+                );
+            }
+            other => panic!("{field} = {value}: expected TooLarge, got {other:?}"),
+        }
+    };
+    too_large("d", Value::from(big));
+    too_large("d", Value::from(u64::MAX));
+    too_large("model.experts", Value::from(1_000_000_000_000_u64));
+    too_large("model.expert.width", Value::from(big));
+    too_large("model.expert.depth", Value::from(1_000_000_000_000_u64));
+    too_large(
+        "model.router",
+        serde_json::json!({"kind": "mlp", "hidden": big}),
     );
-    shape(
-        "d",
-        Value::from(u64::MAX),
-        "router.weight",
-        vec![3, usize::MAX],
-        vec![3, 3],
-    );
+    // sizes within the cap that disagree with the file: the first tensor that differs
+    shape("d", Value::from(5), "router.weight", vec![3, 5], vec![3, 3]);
     shape(
         "model.experts",
-        Value::from(1_000_000_000_000_u64),
+        Value::from(4),
         "router.weight",
-        vec![1_000_000_000_000, 3],
+        vec![4, 3],
         vec![3, 3],
     );
     shape(
         "model.expert.width",
-        Value::from(big),
+        Value::from(7),
         "experts.0.layers.0.weight",
-        vec![b, 3],
+        vec![7, 3],
         vec![4, 3],
     );
     shape(
         "model.expert.depth",
-        Value::from(1_000_000_000_000_u64),
+        Value::from(3),
         "experts.0.layers.1.weight",
         vec![4, 4],
         vec![1, 4],
     );
-    // an MLP router of a huge hidden width: its first tensor is not in the file
+    // an MLP router: its first tensor is not in the file
     f.edit_json(|v| {
         set(
             v,
             "model.router",
-            serde_json::json!({"kind": "mlp", "hidden": big}),
+            serde_json::json!({"kind": "mlp", "hidden": 5}),
         )
     });
     match f.load_err("mlp hidden") {
