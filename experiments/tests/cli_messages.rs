@@ -7,9 +7,7 @@ use common::smoe;
 
 fn one_line_exit_2(args: &[&str]) -> String {
     let o = smoe(args);
-    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
-    assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr:?}");
+    let stderr = common::assert_one_line_error(&o, &format!("{args:?}"));
     assert!(o.stdout.is_empty(), "{args:?}: wrote to stdout");
     stderr
 }

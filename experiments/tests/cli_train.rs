@@ -10,19 +10,7 @@ use std::path::Path;
 use smoe_train::{RunRecord, TrainConfig};
 
 fn assert_rejected(args: &[&str], out: &Path, what: &str) {
-    let o = smoe(args);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(
-        o.status.code(),
-        Some(2),
-        "{what}: exit code; stderr {stderr}"
-    );
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "{what}: not one line: {stderr:?}"
-    );
-    assert!(stderr.starts_with("smoe: error: "), "{what}: {stderr}");
+    common::assert_one_line_error(&smoe(args), what);
     assert!(!out.exists(), "{what}: wrote {}", out.display());
 }
 

@@ -3,6 +3,8 @@
 //! leaves no record, no temporary file and no folder it created; a good run writes both
 //! checkpoint files and exactly one record.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -72,18 +74,7 @@ fn assert_refused(dir: &Path, args: &[&str], want: &str, what: &str) {
     let before = snapshot(dir);
     let t = Instant::now();
     let o = train(dir, &[&LONG[..], args].concat());
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(
-        o.status.code(),
-        Some(2),
-        "{what}: exit code; stderr {stderr}"
-    );
-    assert_eq!(
-        stderr.lines().count(),
-        1,
-        "{what}: not one line: {stderr:?}"
-    );
-    assert!(stderr.starts_with("smoe: error: "), "{what}: {stderr}");
+    let stderr = common::assert_one_line_error(&o, what);
     assert!(stderr.contains(want), "{what}: {stderr:?} lacks {want:?}");
     assert!(o.stdout.is_empty(), "{what}: it trained: {:?}", o.stdout);
     assert!(

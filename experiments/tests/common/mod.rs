@@ -17,6 +17,27 @@ pub fn smoe(args: &[&str]) -> Output {
         .expect("run smoe")
 }
 
+/// Checks that `o` is a refusal: exit code 2, exactly one stderr line starting
+/// `smoe: error: `, nothing that betrays a panic or an aborted allocation. Returns stderr.
+pub fn assert_one_line_error(o: &Output, what: &str) -> String {
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{what}: exit code; stderr {stderr}"
+    );
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "{what}: not one line: {stderr:?}"
+    );
+    assert!(stderr.starts_with("smoe: error: "), "{what}: {stderr}");
+    for bad in ["panicked", "memory allocation", "capacity overflow"] {
+        assert!(!stderr.contains(bad), "{what}: {stderr}");
+    }
+    stderr
+}
+
 /// The sweep records of `dir/runs.jsonl`, key → line with the record's timings removed.
 pub fn records(dir: &Path) -> BTreeMap<String, Value> {
     let text = std::fs::read_to_string(dir.join("runs.jsonl")).expect("runs.jsonl");
