@@ -130,4 +130,4 @@ pub use routing::{
     linear_router_natarajan_dim, mlp_router_natarajan_shape, natarajan_log_count,
 };
 pub use smoe_nn::ln_gamma;
-pub use special::{log_binomial, log_binomial_upper, log_gamma};
+pub use special::{LGAMMA_MAX_N, log_binomial, log_binomial_upper, log_gamma};

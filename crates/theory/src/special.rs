@@ -19,8 +19,15 @@ pub fn log_gamma(x: f64) -> Result<f64> {
     Ok(smoe_nn::ln_gamma(x))
 }
 
-/// ln C(n, k), the log of the binomial coefficient, through the log-gamma function:
-/// `ln C(n,k) = lnΓ(n+1) - lnΓ(k+1) - lnΓ(n-k+1)`; exactly 0 for k = 0 and k = n.
+/// ln C(n, k), the log of the binomial coefficient; exactly 0 for k = 0 and k = n.
+///
+/// For n ≤ [`LGAMMA_MAX_N`], through the log-gamma function:
+/// `ln C(n,k) = lnΓ(n+1) - lnΓ(k+1) - lnΓ(n-k+1)` (absolute error below 1e-8 there). Beyond,
+/// that difference of huge values cancels (about 1e-4 relative at n = 10¹²), so with
+/// `j = min(k, n−k)`, `r = n − j`: for `j ≤ 32` the sum `Σ_{i<j} ln((n−i)/(i+1))`, otherwise
+/// Stirling's series with the cancellation removed,
+/// `j ln(n/j) + r ln1p(j/r) + ½ ln(n / (2π j r)) + s(n) − s(j) − s(r)`,
+/// `s(x) = 1/(12x) − 1/(360x³) + 1/(1260x⁵)` (truncation error below 1e-13 for j > 32).
 ///
 /// Used for the exact label count C(T, k) of a top-k router (THEORY.md §2.2: "compute ln C(T,k)
 /// exactly with lgamma").
@@ -34,12 +41,30 @@ pub fn log_binomial(n: u64, k: u64) -> Result<f64> {
     if k == 0 || k == n {
         return Ok(0.0);
     }
-    let (n, k) = (n as f64, k as f64);
-    let v =
-        smoe_nn::ln_gamma(n + 1.0) - smoe_nn::ln_gamma(k + 1.0) - smoe_nn::ln_gamma(n - k + 1.0);
-    // Rounding can only push a tiny positive value below zero; C(n, k) >= 1.
-    Ok(v.max(0.0))
+    if n <= LGAMMA_MAX_N {
+        let (n, k) = (n as f64, k as f64);
+        let v = smoe_nn::ln_gamma(n + 1.0)
+            - smoe_nn::ln_gamma(k + 1.0)
+            - smoe_nn::ln_gamma(n - k + 1.0);
+        // Rounding can only push a tiny positive value below zero; C(n, k) >= 1.
+        return Ok(v.max(0.0));
+    }
+    let j = k.min(n - k);
+    if j <= 32 {
+        return Ok((0..j).map(|i| ((n - i) as f64 / (i + 1) as f64).ln()).sum());
+    }
+    let (nf, jf, rf) = (n as f64, j as f64, (n - j) as f64);
+    let s = |x: f64| {
+        let x2 = x * x;
+        1.0 / (12.0 * x) - 1.0 / (360.0 * x * x2) + 1.0 / (1260.0 * x * x2 * x2)
+    };
+    let main = jf * (nf / jf).ln() + rf * (jf / rf).ln_1p();
+    let half = 0.5 * (nf / (2.0 * std::f64::consts::PI * jf * rf)).ln();
+    Ok((main + half + s(nf) - s(jf) - s(rf)).max(0.0))
 }
+
+/// Largest n for which [`log_binomial`] uses the log-gamma difference (2²⁰).
+pub const LGAMMA_MAX_N: u64 = 1 << 20;
 
 /// The upper form `k (1 + ln(n/k))` of ln C(n, k), from C(n,k) <= (e n / k)^k (THEORY.md §1.3).
 ///
@@ -133,6 +158,49 @@ mod tests {
         }
         // ln C(64, 8) = ln 4_426_165_368.
         assert!((log_binomial(64, 8).unwrap() - 4_426_165_368f64.ln()).abs() < 1e-11);
+    }
+
+    #[test]
+    fn log_binomial_is_accurate_beyond_the_lgamma_range() {
+        // k = 2: ln(n (n−1) / 2), computed without cancellation
+        for n in [LGAMMA_MAX_N + 1, 1 << 30, 1_000_000_000_000, 1 << 62] {
+            let want = (n as f64).ln() + ((n - 1) as f64).ln() - 2f64.ln();
+            let got = log_binomial(n, 2).unwrap();
+            assert!(
+                (got - want).abs() <= 1e-14 * want,
+                "n = {n}: {got} vs {want}"
+            );
+            assert_eq!(got, log_binomial(n, n - 2).unwrap());
+        }
+        // Stirling (j > 32) against the term-by-term sum, which is exact to ~j ulps
+        let sum = |n: u64, k: u64| -> f64 {
+            (0..k).map(|i| ((n - i) as f64 / (i + 1) as f64).ln()).sum()
+        };
+        for n in [LGAMMA_MAX_N + 1, 1_000_000_000_000] {
+            for k in [33, 100, 1000, 5000] {
+                let (got, want) = (log_binomial(n, k).unwrap(), sum(n, k));
+                assert!(
+                    (got - want).abs() <= 1e-12 * want,
+                    "C({n}, {k}): {got} vs {want}"
+                );
+            }
+        }
+        // continuity at the switch from the lgamma form: C(2^20 + 1, k) vs C(2^20, k)
+        for k in [1, 2, 40, 1000, 1 << 19] {
+            let below = log_binomial(LGAMMA_MAX_N, k).unwrap();
+            let above = log_binomial(LGAMMA_MAX_N + 1, k).unwrap();
+            // C(n+1, k) / C(n, k) = (n+1) / (n+1−k)
+            let ratio = ((LGAMMA_MAX_N + 1) as f64 / (LGAMMA_MAX_N + 1 - k) as f64).ln();
+            assert!(
+                (above - below - ratio).abs() < 1e-7,
+                "k = {k}: {above} − {below} vs {ratio}"
+            );
+        }
+        // the middle of a huge n: ln C(n, n/2) ≈ n ln 2 − ½ ln(π n / 2)
+        let n = 1_000_000_000_000u64;
+        let want = n as f64 * 2f64.ln() - 0.5 * (std::f64::consts::PI * n as f64 / 2.0).ln();
+        let got = log_binomial(n, n / 2).unwrap();
+        assert!((got - want).abs() < 1e-12 * want, "{got} vs {want}");
     }
 
     #[test]
