@@ -100,23 +100,35 @@ fn every_size_field_with_a_huge_value_is_one_line() {
         "overflowing product",
     );
     assert!(err.contains("more than 2^64"), "{err}");
-    // a batch workspace over the cap (a wide expert on a huge batch)
+    // a batch's widest array over the cap: k × width of the gathered expert layers times the
+    // batch's rows (the parameters, 2 × 17 × 10⁵, are far below it)
     let err = rejected(
         &[
             "--set",
-            "model.expert.width=2000",
+            "model.expert.width=100000",
             "--set",
-            "model.expert.depth=40",
+            "model.experts=2",
             "--set",
-            "model.experts=1",
-            "--set",
-            "model.k=1",
+            "model.k=2",
             "--set",
             "train.batch_size=4096",
         ],
         "batch workspace",
     );
-    assert!(err.contains("a training batch's activations"), "{err}");
+    assert!(err.contains("an array of a training batch"), "{err}");
+    // the same with the default batch: an evaluation block's array is over the cap
+    let err = rejected(
+        &[
+            "--set",
+            "model.expert.width=100000",
+            "--set",
+            "model.experts=2",
+            "--set",
+            "model.k=2",
+        ],
+        "eval workspace",
+    );
+    assert!(err.contains("an array of an evaluation block"), "{err}");
 }
 
 /// A version-1 `.npy` file with the given header fields and payload.

@@ -73,16 +73,6 @@ impl ExpertConfig {
             .checked_add(slopes)
     }
 
-    /// Values one input routed to this expert keeps for its backward pass (every layer's
-    /// input and pre-activation); `None` on overflow.
-    pub fn activations_per_input(&self, d: usize) -> Option<usize> {
-        self.width
-            .checked_mul(2)?
-            .checked_mul(self.depth)?
-            .checked_add(d)?
-            .checked_add(1)
-    }
-
     /// Checks the config.
     ///
     /// # Errors

@@ -79,11 +79,11 @@ impl ModelConfig {
         }
     }
 
-    /// Values a forward and backward pass keeps per input row (see
-    /// [`SparseConfig::activations_per_row`]); `None` on overflow.
-    pub fn activations_per_row(&self, d: usize) -> Option<usize> {
+    /// The widest per-row array a pass allocates (see [`SparseConfig::widest_row`]); `None`
+    /// on overflow.
+    pub fn widest_row(&self, d: usize) -> Option<usize> {
         match self {
-            ModelConfig::Sparse(c) => c.activations_per_row(d),
+            ModelConfig::Sparse(c) => c.widest_row(d),
         }
     }
 
@@ -224,18 +224,16 @@ impl SparseConfig {
             .checked_add(gate)
     }
 
-    /// Values a forward and backward pass keeps per input row: the router's logits and
-    /// weights and the k selected experts' activations; `None` on overflow. Times the rows of a
-    /// batch, it is the batch's workspace.
-    pub fn activations_per_row(&self, d: usize) -> Option<usize> {
-        let router = match self.router {
+    /// The widest per-row array a forward or backward pass allocates: the router's logits
+    /// (`T`), the inputs (`d`), an MLP router's hidden layer, or the `k` selected experts'
+    /// hidden layers gathered side by side (`k × width`); `None` on overflow. Times the rows
+    /// of a batch, it is that batch's largest array.
+    pub fn widest_row(&self, d: usize) -> Option<usize> {
+        let hidden = match self.router {
             RouterConfig::Linear => 0,
-            RouterConfig::Mlp { hidden } => hidden.checked_mul(2)?,
+            RouterConfig::Mlp { hidden } => hidden,
         };
-        self.experts
-            .checked_mul(3)?
-            .checked_add(router)?
-            .checked_add(d)?
-            .checked_add(self.k.checked_mul(self.expert.activations_per_input(d)?)?)
+        let experts = self.k.checked_mul(self.expert.width.max(1))?;
+        Some(self.experts.max(d).max(hidden).max(experts))
     }
 }

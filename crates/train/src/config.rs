@@ -188,22 +188,27 @@ impl TrainConfig {
         Ok(())
     }
 
-    /// Checks that a training batch and an evaluation block of this config's model, for
-    /// inputs of width `d` and `m_train` training samples, stay within
-    /// [`smoe_nn::MAX_ELEMENTS`] values (a batch has `min(batch_size, m_train)` rows).
+    /// Checks that no array of a training batch or an evaluation block of this config's
+    /// model, for inputs of width `d` and `m_train` training samples, exceeds
+    /// [`smoe_nn::MAX_ELEMENTS`] values: rows ([`crate::metrics::EVAL_BLOCK`] for evaluation,
+    /// `min(batch_size, m_train)` for training) times the model's widest row
+    /// ([`ModelConfig::widest_row`](smoe_model::ModelConfig::widest_row)).
     ///
     /// # Errors
     /// [`TrainError::TooLarge`].
     pub fn check_workspace(&self, d: usize, m_train: usize) -> Result<()> {
-        let per_row = self.model.activations_per_row(d);
+        let widest = self.model.widest_row(d);
         let batch = self.train.batch_size.min(m_train.max(1));
         smoe_nn::check_elements(
-            "a training batch's activations",
-            per_row.and_then(|r| r.checked_mul(batch)),
+            "an array of a training batch (rows × the widest row: T, d or k × width)",
+            widest.and_then(|r| r.checked_mul(batch)),
         )?;
         smoe_nn::check_elements(
-            "an evaluation block's activations",
-            per_row.and_then(|r| r.checked_mul(crate::metrics::EVAL_BLOCK)),
+            &format!(
+                "an array of an evaluation block ({} rows × the widest row: T, d or k × width)",
+                crate::metrics::EVAL_BLOCK
+            ),
+            widest.and_then(|r| r.checked_mul(crate::metrics::EVAL_BLOCK)),
         )?;
         Ok(())
     }

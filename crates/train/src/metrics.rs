@@ -117,10 +117,13 @@ fn eval_block(model: &dyn Model<f32>, data: &Dataset<f32>, start: usize) -> Resu
             .map(|p| p * p.ln())
             .sum::<f64>();
         if k < row.len() {
+            // the k-th and (k+1)-th largest logits by selection, O(T) (a sort is O(T log T));
+            // the same values a full sort gives
             sorted.clear();
             sorted.extend(row.iter().map(|&v| v as f64));
-            sorted.sort_by(|a, b| b.total_cmp(a));
-            margin += sorted[k - 1] - sorted[k];
+            let (above, &mut next, _) = sorted.select_nth_unstable_by(k, |a, b| b.total_cmp(a));
+            let kth = above.iter().copied().min_by(f64::total_cmp).unwrap_or(next);
+            margin += kth - next;
         }
     }
     Ok(Block {
