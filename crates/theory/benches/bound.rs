@@ -162,8 +162,8 @@ fn main() {
          time; about 3 hours extrapolated to 10⁵).\n\nThe report's time per expert stays within \
          a small factor over 100× more experts (linear in T; the rise is cache misses). A \
          profile of training at T = 10⁵ found the evaluation's routing margin sorting all T \
-         logits of every row; it now selects the k-th and (k+1)-th (same values), which halved \
-         the train total. What remains is O(T) per row (softmax, entropy) and per expert.\n",
+         logits of every row; it now selects the k-th and (k+1)-th (same values): evaluation of \
+         400 rows went from 2.94 s to 1.78 s on one thread. What remains is O(T) per row (softmax, entropy) and per expert.\n",
     );
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../results/bench/bound.md");
