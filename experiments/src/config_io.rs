@@ -77,20 +77,15 @@ pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
 /// # Errors
 /// An unreadable, oversized or non-UTF-8 file, naming it.
 pub fn read_text(path: &Path) -> Result<String> {
-    let file = std::fs::File::open(path)
-        .with_context(|| format!("cannot read config {}", path.display()))?;
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(
-        &mut std::io::Read::take(file, MAX_CONFIG_BYTES + 1),
-        &mut bytes,
-    )
-    .with_context(|| format!("cannot read config {}", path.display()))?;
-    if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        bail!(
+    let bytes = smoe_nn::read_capped(path, MAX_CONFIG_BYTES).map_err(|e| match e {
+        smoe_nn::ReadCapped::Io(e) => {
+            anyhow::Error::new(e).context(format!("cannot read config {}", path.display()))
+        }
+        smoe_nn::ReadCapped::TooLarge { .. } => anyhow::anyhow!(
             "config {} is larger than {MAX_CONFIG_BYTES} bytes: not a config file",
             path.display()
-        );
-    }
+        ),
+    })?;
     String::from_utf8(bytes)
         .map_err(|_| anyhow::anyhow!("config {} is not UTF-8 text", path.display()))
 }

@@ -101,34 +101,26 @@ fn every_size_field_with_a_huge_value_is_one_line() {
     );
     assert!(err.contains("more than 2^64"), "{err}");
     // a batch's widest array over the cap: k × width of the gathered expert layers times the
-    // batch's rows (the parameters, 2 × 17 × 10⁵, are far below it)
-    let err = rejected(
-        &[
-            "--set",
-            "model.expert.width=100000",
-            "--set",
-            "model.experts=2",
-            "--set",
-            "model.k=2",
-            "--set",
-            "train.batch_size=4096",
-        ],
-        "batch workspace",
-    );
-    assert!(err.contains("an array of a training batch"), "{err}");
-    // the same with the default batch: an evaluation block's array is over the cap
-    let err = rejected(
-        &[
-            "--set",
-            "model.expert.width=100000",
-            "--set",
-            "model.experts=2",
-            "--set",
-            "model.k=2",
-        ],
-        "eval workspace",
-    );
-    assert!(err.contains("an array of an evaluation block"), "{err}");
+    // batch's rows (the parameters, 2 × 17 × 10⁵, are far below it); with the default batch,
+    // an evaluation block's array is over the cap
+    let wide = [
+        "--set",
+        "model.expert.width=100000",
+        "--set",
+        "model.experts=2",
+        "--set",
+        "model.k=2",
+    ];
+    for (extra, want) in [
+        (
+            &["--set", "train.batch_size=4096"][..],
+            "an array of a training batch",
+        ),
+        (&[][..], "an array of an evaluation block"),
+    ] {
+        let err = rejected(&[&wide[..], extra].concat(), want);
+        assert!(err.contains(want), "{err}");
+    }
 }
 
 /// A version-1 `.npy` file with the given header fields and payload.

@@ -13,7 +13,8 @@
 //! - [`Sgd`], [`Adam`]: optimisers behind the [`Optimizer`] trait;
 //! - [`check_gradient`]: the central-difference gradient checker every crate's tests use;
 //! - [`ShapeError`]: the one shape error every crate wraps; [`TooLarge`] and [`check_elements`]:
-//!   the size cap ([`MAX_ELEMENTS`]) checked before any allocation sized by user input; [`ln_gamma`];
+//!   the size cap ([`MAX_ELEMENTS`]) checked before any allocation sized by user input;
+//!   [`read_capped`]: the one reader of user files, their size checked first; [`ln_gamma`];
 //! - [`tagged`]: config kinds as tagged tables with a default `kind`.
 //!
 //! # Example
@@ -33,6 +34,7 @@
 
 mod activation;
 mod error;
+mod file;
 mod float;
 mod gradcheck;
 mod init;
@@ -48,6 +50,7 @@ pub mod tagged;
 
 pub use activation::{Activation, ActivationKind, Prelu};
 pub use error::NnError;
+pub use file::{ReadCapped, read_capped};
 pub use float::Float;
 pub use gradcheck::{GradCheck, central_difference, check_gradient, relative_error};
 pub use init::{Init, SmoeRng, stream_rng, stream_seed};
@@ -56,7 +59,7 @@ pub use optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 pub use param::{ParamMut, ParamRef, grad_vector, param_vector, set_param_vector, zero_grads};
 pub use progress::Progress;
 pub use shape::{ShapeError, ZeroDim};
-pub use size::{MAX_ELEMENTS, TooLarge, check_elements, checked_product};
+pub use size::{MAX_ELEMENTS, TooLarge, check_elements};
 pub use special::ln_gamma;
 pub use tagged::with_default_kind;
 

@@ -24,11 +24,6 @@ fn count_text(n: Option<u128>) -> String {
     n.map_or("more than 2^64".into(), |n| n.to_string())
 }
 
-/// The product of `factors`, `None` on overflow.
-pub fn checked_product(factors: &[usize]) -> Option<usize> {
-    factors.iter().try_fold(1usize, |a, &b| a.checked_mul(b))
-}
-
 /// `elements` (`None`: overflowed) if it is at most [`MAX_ELEMENTS`].
 ///
 /// # Errors
@@ -50,8 +45,6 @@ mod tests {
 
     #[test]
     fn caps_and_overflow() {
-        assert_eq!(checked_product(&[3, 4, 5]), Some(60));
-        assert_eq!(checked_product(&[usize::MAX, 2]), None);
         assert_eq!(check_elements("x", Some(MAX_ELEMENTS)), Ok(MAX_ELEMENTS));
         let e = check_elements("the data", Some(MAX_ELEMENTS + 1)).unwrap_err();
         assert_eq!(

@@ -136,35 +136,18 @@ pub const MAX_FILE_BYTES: u64 = 8 * smoe_nn::MAX_ELEMENTS as u64 + (1 << 20);
 /// [`TaskError::Io`] (`action = "read"`) naming the file; [`TaskError::FileTooLarge`].
 pub fn read_bytes(path: impl AsRef<Path>) -> Result<Vec<u8>> {
     let path = path.as_ref();
-    let io = |e: std::io::Error| TaskError::Io {
-        action: "read",
-        path: path.display().to_string(),
-        message: e.to_string(),
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let size = file.metadata().map_err(io)?.len();
-    if size > MAX_FILE_BYTES {
-        return Err(TaskError::FileTooLarge {
+    smoe_nn::read_capped(path, MAX_FILE_BYTES).map_err(|e| match e {
+        smoe_nn::ReadCapped::Io(e) => TaskError::Io {
+            action: "read",
             path: path.display().to_string(),
-            bytes: size,
-            max: MAX_FILE_BYTES,
-        });
-    }
-    let mut bytes = Vec::new();
-    // at most one byte more than the cap, even if the file grows while it is read
-    std::io::Read::read_to_end(
-        &mut std::io::Read::take(file, MAX_FILE_BYTES + 1),
-        &mut bytes,
-    )
-    .map_err(io)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(TaskError::FileTooLarge {
+            message: e.to_string(),
+        },
+        smoe_nn::ReadCapped::TooLarge { bytes } => TaskError::FileTooLarge {
             path: path.display().to_string(),
-            bytes: bytes.len() as u64,
+            bytes,
             max: MAX_FILE_BYTES,
-        });
-    }
-    Ok(bytes)
+        },
+    })
 }
 
 fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {

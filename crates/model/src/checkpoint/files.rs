@@ -27,26 +27,15 @@ pub const MAX_VALUES: u64 = smoe_nn::MAX_ELEMENTS as u64;
 /// [`ModelError::Checkpoint`] if it cannot be read, [`ModelError::CheckpointTooLarge`] if it
 /// is larger than `limit`.
 pub(super) fn read_capped(path: &Path, limit: u64, what: &'static str) -> Result<Vec<u8>> {
-    let file = File::open(path).map_err(|e| err(path, e))?;
-    let size = file.metadata().map_err(|e| err(path, e))?.len();
-    let too_large = |size| ModelError::CheckpointTooLarge {
-        path: path.display().to_string(),
-        what,
-        size,
-        limit,
-    };
-    if size > limit {
-        return Err(too_large(size));
-    }
-    let mut out = Vec::new();
-    // the file may grow between the size check and the read: read one byte past the limit
-    file.take(limit + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| err(path, e))?;
-    if out.len() as u64 > limit {
-        return Err(too_large(out.len() as u64));
-    }
-    Ok(out)
+    smoe_nn::read_capped(path, limit).map_err(|e| match e {
+        smoe_nn::ReadCapped::Io(e) => err(path, e),
+        smoe_nn::ReadCapped::TooLarge { bytes } => ModelError::CheckpointTooLarge {
+            path: path.display().to_string(),
+            what,
+            size: bytes,
+            limit,
+        },
+    })
 }
 
 /// Reads the safetensors file at `path` after checking its header: the header length within
