@@ -10,7 +10,8 @@
 //!   of optimisers and checkpoints;
 //! - [`Init`] and [`stream_rng`]: PyTorch-default and Kaiming initialisation, each component
 //!   drawing from its own seeded stream;
-//! - [`Sgd`], [`Adam`]: optimisers behind the [`Optimizer`] trait;
+//! - [`Sgd`], [`Adam`]: optimisers behind the [`Optimizer`] trait; [`Lbfgs`]: L-BFGS over a
+//!   flat parameter vector with the [`strong_wolfe`] line search (full-batch fitting);
 //! - [`check_gradient`]: the central-difference gradient checker every crate's tests use;
 //! - [`ShapeError`]: the one shape error every crate wraps; [`TooLarge`] and [`check_elements`]:
 //!   the size cap ([`MAX_ELEMENTS`]) checked before any allocation sized by user input;
@@ -39,6 +40,8 @@ mod float;
 mod gradcheck;
 mod init;
 pub mod kernels;
+mod lbfgs;
+mod line_search;
 mod linear;
 mod optim;
 mod param;
@@ -54,6 +57,8 @@ pub use file::{ReadCapped, read_capped};
 pub use float::Float;
 pub use gradcheck::{GradCheck, central_difference, check_gradient, relative_error};
 pub use init::{Init, SmoeRng, stream_rng, stream_seed};
+pub use lbfgs::{CURVATURE_EPS, Lbfgs, LbfgsConfig, LbfgsOutcome, LbfgsStop};
+pub use line_search::{LinePoint, LineSearchOutcome, WolfeParams, strong_wolfe};
 pub use linear::Linear;
 pub use optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 pub use param::{ParamMut, ParamRef, grad_vector, param_vector, set_param_vector, zero_grads};
