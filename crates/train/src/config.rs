@@ -88,7 +88,93 @@ pub struct TrainSection {
     /// Full evaluation (train and test sets) every this many epochs, and always after the
     /// last; 0 evaluates only at the end (default 1).
     pub eval_every: usize,
+    /// Full-batch fitting instead of mini-batch epochs (`[train.full_batch]`; absent by
+    /// default). When present, `epochs`, `batch_size`, `momentum`, `warmup_epochs`,
+    /// `clip_norm` and `eval_every` are not used; see [`FullBatchConfig`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub full_batch: Option<FullBatchConfig>,
 }
+
+impl TrainSection {
+    /// How many epoch records (and progress ticks) a run has: `epochs`, or one per restart
+    /// in full-batch mode.
+    pub fn reported_epochs(&self) -> usize {
+        self.full_batch.map_or(self.epochs, |f| f.restarts)
+    }
+}
+
+/// Full-batch optimiser kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FullBatchOptimizer {
+    /// L-BFGS with a strong Wolfe line search ([`smoe_nn::Lbfgs`]).
+    Lbfgs,
+    /// Adam (no weight decay of its own: the decay is in the objective) for `max_iters` steps
+    /// at `train.lr`, following `train.schedule` over those steps (no warm-up).
+    Adam,
+}
+
+/// `[train.full_batch]`: minimise the full training objective over the whole training set,
+/// from `restarts` initialisations, and keep the restart with the lowest final objective.
+///
+/// The objective is deterministic and, for `m` training samples split into consecutive blocks
+/// `B` of at most [`crate::metrics::EVAL_BLOCK`] rows,
+///
+/// `J(θ) = Σ_B (|B| / m) · [L_B(θ) + A_B(θ)] + (λ / 2) ‖θ‖²`
+///
+/// with `L_B` the loss's mean over block B, `A_B` the configured auxiliary losses (`[aux]`)
+/// on block B (for m ≤ `EVAL_BLOCK` one block: exactly the full-batch auxiliary losses) and
+/// λ = `train.weight_decay` over every parameter (the L2 decay Adam and SGD add to the
+/// gradient). The gates run without routing noise; gates that train with noise are rejected.
+/// The progress hook is set once to the end of training (`fraction = 1`), so a schedule
+/// (e.g. a temperature) is at its final value throughout.
+///
+/// Restart 0 starts from the model's own initialisation (the same as a mini-batch run with
+/// that seed); restart r ≥ 1 from the parameters of the same model config built with the seed
+/// [`smoe_nn::stream_seed`]`(seed, "restart", r)`, written into a copy of the model (state that
+/// is not a parameter, such as fixed random embeddings, stays the model's own).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FullBatchConfig {
+    /// `"lbfgs"` (default) or `"adam"`.
+    pub optimizer: FullBatchOptimizer,
+    /// Initialisations R (default 1; at most [`MAX_RESTARTS`]).
+    pub restarts: usize,
+    /// Most iterations per restart: L-BFGS iterations or Adam steps (default 1000; at most
+    /// [`MAX_EPOCHS`]).
+    pub max_iters: usize,
+    /// Stop a restart when the objective's gradient has `‖∇J‖_∞ ≤ tol` (default 1e-6).
+    pub tol: f64,
+    /// L-BFGS: stop when an iteration's relative decrease
+    /// `(J_k − J_{k+1}) / max(|J_k|, |J_{k+1}|, 1)` is at most `ftol` (default 1e-10).
+    pub ftol: f64,
+    /// L-BFGS: stored correction pairs m (default 10; at most [`MAX_HISTORY`]).
+    pub history: usize,
+    /// A restart "reached the best" when its final objective is within
+    /// `best_rtol · max(|J_best|, 1e-12)` of the best one (default 1e-5: the model computes in
+    /// f32, whose rounding makes objectives of the same minimum differ by ~1e-7 relative).
+    pub best_rtol: f64,
+}
+
+impl Default for FullBatchConfig {
+    fn default() -> Self {
+        Self {
+            optimizer: FullBatchOptimizer::Lbfgs,
+            restarts: 1,
+            max_iters: 1000,
+            tol: 1e-6,
+            ftol: 1e-10,
+            history: 10,
+            best_rtol: 1e-5,
+        }
+    }
+}
+
+/// Most restarts of full-batch fitting ([`FullBatchConfig::restarts`]).
+pub const MAX_RESTARTS: usize = 10_000;
+
+/// Most L-BFGS correction pairs ([`FullBatchConfig::history`]).
+pub const MAX_HISTORY: usize = 1000;
 
 impl Default for TrainSection {
     fn default() -> Self {
@@ -105,6 +191,7 @@ impl Default for TrainSection {
             warmup_epochs: 0.0,
             clip_norm: 0.0,
             eval_every: 1,
+            full_batch: None,
         }
     }
 }
@@ -171,6 +258,40 @@ fn finite_nonneg(field: &'static str, v: f64) -> Result<()> {
     }
 }
 
+fn validate_full_batch(fb: &FullBatchConfig) -> Result<()> {
+    if fb.restarts == 0 {
+        return Err(bad("train.full_batch.restarts", 0, "must be at least 1"));
+    }
+    if fb.restarts > MAX_RESTARTS {
+        return Err(bad(
+            "train.full_batch.restarts",
+            fb.restarts,
+            "must be at most 10 000",
+        ));
+    }
+    if fb.max_iters == 0 {
+        return Err(bad("train.full_batch.max_iters", 0, "must be at least 1"));
+    }
+    if fb.max_iters > MAX_EPOCHS {
+        return Err(bad(
+            "train.full_batch.max_iters",
+            fb.max_iters,
+            "must be at most 1 000 000",
+        ));
+    }
+    if !(1..=MAX_HISTORY).contains(&fb.history) {
+        return Err(bad(
+            "train.full_batch.history",
+            fb.history,
+            "must be in 1..=1000",
+        ));
+    }
+    finite_nonneg("train.full_batch.tol", fb.tol)?;
+    finite_nonneg("train.full_batch.ftol", fb.ftol)?;
+    finite_nonneg("train.full_batch.best_rtol", fb.best_rtol)?;
+    Ok(())
+}
+
 impl TrainConfig {
     /// Checks every field before anything runs.
     ///
@@ -182,6 +303,7 @@ impl TrainConfig {
         self.data.validate()?;
         self.model.validate(self.data.dim().unwrap_or(1))?;
         self.validate_settings()?;
+        self.check_full_batch_model(&self.model)?;
         if let (Some(d), smoe_tasks::DataConfig::Synthetic(s)) = (self.data.dim(), &self.data) {
             self.check_workspace(d, s.m_train)?;
         }
@@ -210,6 +332,29 @@ impl TrainConfig {
             ),
             widest.and_then(|r| r.checked_mul(crate::metrics::EVAL_BLOCK)),
         )?;
+        Ok(())
+    }
+
+    /// Checks that `model` can be fitted full-batch when `[train.full_batch]` is on: its
+    /// objective must be deterministic, so gates with routing noise are rejected.
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidConfig`] naming the gate.
+    pub fn check_full_batch_model(&self, model: &ModelConfig) -> Result<()> {
+        if self.train.full_batch.is_none() {
+            return Ok(());
+        }
+        if let Some(gate) = model
+            .as_sparse()
+            .map(|s| &s.gate)
+            .filter(|g| g.properties().uses_noise)
+        {
+            return Err(bad(
+                "model.gate.kind",
+                gate.kind(),
+                "train.full_batch needs a deterministic objective: this gate draws routing noise (use its noise-free counterpart)",
+            ));
+        }
         Ok(())
     }
 
@@ -242,6 +387,9 @@ impl TrainConfig {
             }
         }
         finite_nonneg("train.weight_decay", t.weight_decay)?;
+        if let Some(fb) = &t.full_batch {
+            validate_full_batch(fb)?;
+        }
         finite_nonneg("train.warmup_epochs", t.warmup_epochs)?;
         finite_nonneg("train.clip_norm", t.clip_norm)?;
         finite_nonneg("aux.balance", self.aux.balance)?;

@@ -8,6 +8,8 @@
 //!   [`Squared`] (MSE, R²), their config [`LossConfig`];
 //! - [`aux`]: auxiliary routing losses — Switch load balancing, router z-loss, importance CV²;
 //! - [`LrSchedule`]: constant or cosine, with linear warm-up;
+//! - full-batch fitting (`[train.full_batch]`, [`FullBatchConfig`]): L-BFGS or Adam on the
+//!   whole training set from several restarts, the best kept ([`FullBatchRecord`]);
 //! - [`metrics`]: evaluation with routing statistics (load, entropy, dead experts, distinct
 //!   k-subsets, routing margin, agreement with ground-truth groups);
 //! - [`RunRecord`]: one JSON line per run, typed to its bounds, with a [`SCHEMA`] version and
@@ -32,20 +34,24 @@
 pub mod aux;
 mod config;
 mod error;
+mod full_batch;
 pub mod loss;
 pub mod metrics;
 mod record;
 mod schedule;
+mod step;
 mod trainer;
 
 pub use config::{
-    AuxConfig, EvalConfig, MAX_EPOCHS, MAX_MC_DRAWS, OptimKind, ScheduleKind, TrainConfig,
-    TrainSection,
+    AuxConfig, EvalConfig, FullBatchConfig, FullBatchOptimizer, MAX_EPOCHS, MAX_HISTORY,
+    MAX_MC_DRAWS, MAX_RESTARTS, OptimKind, ScheduleKind, TrainConfig, TrainSection,
 };
 pub use error::TrainError;
 pub use loss::{Logistic, Loss, LossConfig, Squared, build_loss};
 pub use metrics::{EvalMetrics, Scalars, evaluate};
-pub use record::{EpochEval, EpochRecord, RunRecord, RunStatus, SCHEMA, Timings};
+pub use record::{
+    EpochEval, EpochRecord, FullBatchRecord, RestartRecord, RunRecord, RunStatus, SCHEMA, Timings,
+};
 pub use schedule::LrSchedule;
 pub use trainer::{TrainOutcome, fit, train, train_in};
 

@@ -5,7 +5,7 @@ use smoe_tasks::DataDescription;
 use smoe_theory::BoundReport;
 
 use crate::metrics::Scalars;
-use crate::{EvalMetrics, TrainConfig};
+use crate::{EvalMetrics, FullBatchOptimizer, TrainConfig};
 
 /// Version of the record format; part of every record and of every sweep's resume key, so
 /// records of another format are never mixed into a sweep.
@@ -132,15 +132,64 @@ pub struct RunRecord {
     /// Every bound with all its terms, δ and γ (absent if the run diverged, `eval.bounds` is
     /// off, or no bound of smoe covers the run's loss or model).
     pub bounds: Option<BoundReport>,
+    /// Full-batch fitting: every restart and which won (absent for mini-batch runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_batch: Option<FullBatchRecord>,
     /// Wall-clock timings.
     pub timings: Timings,
+}
+
+/// What full-batch fitting did (`[train.full_batch]`): in such a run, `epochs[r]` is restart
+/// r (its final objective parts and evaluation; `lr` is L-BFGS's last accepted step length, or
+/// Adam's last learning rate), the model is the winning restart's and `final` its evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FullBatchRecord {
+    /// The optimiser.
+    pub optimizer: FullBatchOptimizer,
+    /// What the objective J holds, in words (loss, auxiliary losses, weight decay).
+    pub objective: String,
+    /// Every restart, in order.
+    pub restarts: Vec<RestartRecord>,
+    /// Index of the restart with the lowest final objective (the first of equals).
+    pub best: usize,
+    /// Its final objective J (`None` when no restart ended finite).
+    pub best_objective: Option<f64>,
+    /// Restarts whose final objective is within `best_rtol · max(|J_best|, 1e-12)` of the
+    /// best (the best itself included).
+    pub reached_best: usize,
+    /// The relative tolerance of `reached_best`.
+    pub best_rtol: f64,
+}
+
+/// One restart of full-batch fitting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestartRecord {
+    /// Its index r (0: the model's own initialisation).
+    pub restart: usize,
+    /// The seed its initial parameters were drawn with (restart 0: the model's seed).
+    pub init_seed: u64,
+    /// The objective J at the start (`None` if not finite).
+    pub initial_objective: Option<f64>,
+    /// The objective J at the end (`None` if not finite).
+    pub final_objective: Option<f64>,
+    /// `‖∇J‖_∞` at the end.
+    pub grad_inf_norm: Option<f64>,
+    /// Iterations: L-BFGS accepted steps, or Adam steps.
+    pub iterations: usize,
+    /// Objective-and-gradient evaluations over the whole training set.
+    pub evaluations: usize,
+    /// Why it stopped: `gradient_tolerance`, `relative_decrease`, `max_iterations`,
+    /// `line_search_failed` (no lower point along the search direction: the f32 rounding
+    /// floor), `non_finite` or `diverged`.
+    pub stop: String,
 }
 
 impl RunRecord {
     /// Every named scalar of the record, listed once (the sweep summary, the plots and the
     /// report are generated from this list): `train.<metric>` and `test.<metric>` of the final
     /// evaluation, its gaps by name, `init_test.<metric>`, the bounds' `<bound>.<term>` and
-    /// complexity measures, `bayes_error`, `params`, and the timings `train_secs`,
+    /// complexity measures, `full_batch.best_objective`, `full_batch.reached_best` and
+    /// `full_batch.restarts` in full-batch runs, `bayes_error`, `params`, and the timings `train_secs`,
     /// `total_secs`, `train_samples_per_sec`.
     pub fn scalars(&self) -> Vec<(String, Option<f64>)> {
         let mut out = Vec::new();
@@ -166,6 +215,14 @@ impl RunRecord {
                     .into_iter()
                     .map(|(k, v)| (k, v.is_finite().then_some(v))),
             );
+        }
+        if let Some(fb) = &self.full_batch {
+            out.push(("full_batch.best_objective".into(), fb.best_objective));
+            out.push((
+                "full_batch.reached_best".into(),
+                Some(fb.reached_best as f64),
+            ));
+            out.push(("full_batch.restarts".into(), Some(fb.restarts.len() as f64)));
         }
         out.push(("bayes_error".into(), self.bayes_error));
         out.push(("params".into(), Some(self.params as f64)));

@@ -3,16 +3,17 @@
 
 use std::time::Instant;
 
-use ndarray::{Array1, Axis};
+use ndarray::Axis;
 use rand::seq::SliceRandom;
-use smoe_model::{AuxGrad, Model, ModelError, build_model};
+use smoe_model::{Model, build_model};
 use smoe_nn::{Adam, AdamConfig, Optimizer, Progress, Sgd, SgdConfig, stream_rng};
 use smoe_tasks::{Dataset, LoadedData, load_data};
 use smoe_theory::{BoundSettings, bound_report};
 
-use crate::aux::{BALANCE_CONVENTION, balance, importance, z_loss};
+use crate::aux::BALANCE_CONVENTION;
 use crate::loss::{Loss, build_loss};
 use crate::record::{EpochEval, SCHEMA};
+use crate::step::forward_backward;
 use crate::{
     EpochRecord, LrSchedule, OptimKind, Result, RunRecord, RunStatus, Timings, TrainConfig,
     TrainError, evaluate,
@@ -76,16 +77,6 @@ fn clip_gradients(model: &mut dyn Model<f32>, max_norm: f64) -> f64 {
     norm
 }
 
-/// Whether a model error means the run diverged (non-finite logits) rather than a bug.
-fn is_divergence(e: &TrainError) -> bool {
-    matches!(
-        e,
-        TrainError::Model(ModelError::Gating(
-            smoe_gating::GatingError::NonFinite { .. }
-        ))
-    )
-}
-
 /// What one epoch of steps produced.
 struct EpochSums {
     loss: f64,
@@ -133,65 +124,20 @@ fn run_epoch(
         opt.set_lr(lr);
         model.on_progress(&Progress::at(*step, ctx.schedule.total, epoch));
         model.zero_grad();
-        let out = match model.forward(xb.view(), true) {
-            Ok(o) => o,
-            Err(e) => {
-                let e = TrainError::from(e);
-                if is_divergence(&e) {
-                    return Ok(Err(format!("epoch {epoch}, batch {bi}: {e}")));
-                }
-                return Err(e);
-            }
+        let v = match forward_backward(model, ctx.loss, a, ctx.experts, xb.view(), &yb, 1.0, true)?
+        {
+            Ok(v) => v,
+            Err(reason) => return Ok(Err(format!("epoch {epoch}, batch {bi}: {reason}"))),
         };
-        let f = out.f.as_slice().unwrap_or(&[]);
-        let (loss, df) = ctx.loss.value_and_grad(f, &yb);
-        let mut total = loss;
-        let mut dlogits = None;
-        let mut dweight = None;
-        if let Some(top) = out.top_k() {
-            if a.balance > 0.0 {
-                let (v, g) = balance(top.logits.view(), &top.routing.idx, a.balance);
-                total += v;
-                sums.balance += v;
-                dlogits = Some(g);
-            }
-            if a.z_loss > 0.0 {
-                let (v, g) = z_loss(top.logits.view(), a.z_loss);
-                total += v;
-                sums.z += v;
-                dlogits = Some(dlogits.map_or(g.clone(), |d| d + &g));
-            }
-            if a.importance > 0.0 {
-                let (v, g) = importance(
-                    top.routing.weight.view(),
-                    &top.routing.idx,
-                    ctx.experts,
-                    a.importance,
-                );
-                total += v;
-                sums.importance += v;
-                dweight = Some(g);
-            }
-        }
-        if !total.is_finite() {
-            return Ok(Err(format!(
-                "epoch {epoch}, batch {bi}: non-finite loss {total}"
-            )));
-        }
-        let df = Array1::from(df);
-        model.backward(
-            df.view(),
-            AuxGrad {
-                dweight: dweight.as_ref().map(|g| g.view()),
-                dlogits: dlogits.as_ref().map(|g| g.view()),
-            },
-        )?;
+        sums.balance += v.balance;
+        sums.z += v.z;
+        sums.importance += v.importance;
         if cfg.train.clip_norm > 0.0 {
             clip_gradients(model, cfg.train.clip_norm);
         }
         opt.step(&mut model.params_mut())?;
-        sums.loss += loss;
-        if let Some(e) = ctx.loss.batch_error(f, &yb) {
+        sums.loss += v.loss;
+        if let Some(e) = v.error {
             *sums.error.get_or_insert(0.0) += e;
         }
         sums.steps += 1;
@@ -276,6 +222,7 @@ pub fn fit(
             });
         }
     }
+    cfg.check_full_batch_model(&cfg.model)?;
     let (train_set, test_set) = (&data.train, &data.test);
     let m_train = train_set.len();
     let mut opt = optimizer(cfg)?;
@@ -298,59 +245,71 @@ pub fn fit(
     let init_test = evaluate(&*model, loss, test_set)?;
     eval_secs += t0.elapsed().as_secs_f64();
 
-    let mut shuffle = stream_rng(cfg.seed, "shuffle", 0);
-    let mut order: Vec<usize> = (0..m_train).collect();
     let mut epochs = Vec::new();
     let mut failure = None;
-    let mut step = 0;
     let mut train_secs = 0.0;
-    let gaps = loss.gaps();
-    for epoch in 1..=cfg.train.epochs {
-        order.shuffle(&mut shuffle);
-        let t = Instant::now();
-        let sums = run_epoch(&ctx, model, opt.as_mut(), &order, &mut step, epoch)?;
-        train_secs += t.elapsed().as_secs_f64();
-        let sums = match sums {
-            Ok(s) => s,
-            Err(reason) => {
-                failure = Some(reason);
-                break;
-            }
-        };
-        let last = epoch == cfg.train.epochs;
-        let every = cfg.train.eval_every;
-        let eval = if last || (every > 0 && epoch % every == 0) {
+    let mut full_batch = None;
+    let (final_eval, samples) = if let Some(fb) = &cfg.train.full_batch {
+        let run = crate::full_batch::run(cfg, fb, model, loss, train_set, test_set, on_epoch)?;
+        epochs = run.epochs;
+        failure = run.failure;
+        train_secs = run.train_secs;
+        eval_secs += run.eval_secs;
+        full_batch = Some(run.record);
+        (run.final_eval, run.samples)
+    } else {
+        let mut shuffle = stream_rng(cfg.seed, "shuffle", 0);
+        let mut order: Vec<usize> = (0..m_train).collect();
+        let mut step = 0;
+        let gaps = loss.gaps();
+        for epoch in 1..=cfg.train.epochs {
+            order.shuffle(&mut shuffle);
             let t = Instant::now();
-            let e = EpochEval::new(
-                evaluate(&*model, loss, train_set)?,
-                evaluate(&*model, loss, test_set)?,
-                &gaps,
-            );
-            eval_secs += t.elapsed().as_secs_f64();
-            Some(e)
+            let sums = run_epoch(&ctx, model, opt.as_mut(), &order, &mut step, epoch)?;
+            train_secs += t.elapsed().as_secs_f64();
+            let sums = match sums {
+                Ok(s) => s,
+                Err(reason) => {
+                    failure = Some(reason);
+                    break;
+                }
+            };
+            let last = epoch == cfg.train.epochs;
+            let every = cfg.train.eval_every;
+            let eval = if last || (every > 0 && epoch % every == 0) {
+                let t = Instant::now();
+                let e = EpochEval::new(
+                    evaluate(&*model, loss, train_set)?,
+                    evaluate(&*model, loss, test_set)?,
+                    &gaps,
+                );
+                eval_secs += t.elapsed().as_secs_f64();
+                Some(e)
+            } else {
+                None
+            };
+            let n = sums.steps.max(1) as f64;
+            let rec = EpochRecord {
+                epoch,
+                lr: sums.lr,
+                running_loss: sums.loss / n,
+                running_error: sums.error.map(|e| e / n),
+                balance_loss: sums.balance / n,
+                z_loss: sums.z / n,
+                importance_loss: sums.importance / n,
+                eval,
+            };
+            on_epoch(&rec);
+            epochs.push(rec);
+        }
+        let final_eval = if failure.is_none() {
+            epochs.last().and_then(|e| e.eval.clone())
         } else {
             None
         };
-        let n = sums.steps.max(1) as f64;
-        let rec = EpochRecord {
-            epoch,
-            lr: sums.lr,
-            running_loss: sums.loss / n,
-            running_error: sums.error.map(|e| e / n),
-            balance_loss: sums.balance / n,
-            z_loss: sums.z / n,
-            importance_loss: sums.importance / n,
-            eval,
-        };
-        on_epoch(&rec);
-        epochs.push(rec);
-    }
-    let final_eval = if failure.is_none() {
-        epochs.last().and_then(|e| e.eval.clone())
-    } else {
-        None
+        let samples = (step * cfg.train.batch_size).min(cfg.train.epochs * m_train) as f64;
+        (final_eval, samples)
     };
-    let samples = (step * cfg.train.batch_size).min(cfg.train.epochs * m_train) as f64;
     let bounds = match (
         cfg.eval.bounds && final_eval.is_some(),
         loss.bound_lipschitz(),
@@ -392,6 +351,7 @@ pub fn fit(
         epochs,
         final_eval,
         bounds,
+        full_batch,
         timings: Timings {
             train_secs,
             eval_secs,
