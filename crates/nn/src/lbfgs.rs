@@ -14,11 +14,14 @@
 //! d_k = −r
 //! ```
 //!
-//! The first trial step is `α = min(1, 1/‖g₀‖₂)` at the first iteration and `α = 1` after.
+//! The first trial step is `α = min(1, 1/‖g‖₂)` when there is no history (steepest descent)
+//! and `α = 1` otherwise.
 //! A pair is stored only when `y_iᵀ s_i > ε ‖s_i‖₂ ‖y_i‖₂` ([`CURVATURE_EPS`] = 1e-10: the
 //! cosine of the angle between s and y); otherwise the update is skipped and the older pairs
 //! kept (strong Wolfe steps give `yᵀs > 0` in exact arithmetic, so this only guards rounding).
-//! A direction that is not a descent direction resets the history to steepest descent.
+//! A direction that is not a descent direction, or a line search that finds no lower point,
+//! drops the history and retries along steepest descent; a failed search along steepest
+//! descent stops.
 //!
 //! Stops ([`LbfgsStop`]): `‖g‖_∞ ≤ grad_tol`; relative decrease
 //! `(f_k − f_{k+1}) / max(|f_k|, |f_{k+1}|, 1) ≤ ftol` (scipy's L-BFGS-B test); `max_iters`
@@ -42,7 +45,7 @@ pub struct LbfgsConfig {
     pub grad_tol: f64,
     /// Stop when the relative decrease of an iteration is at most `ftol` (default 1e-12).
     pub ftol: f64,
-    /// The line search's constants (default c₁ = 1e-4, c₂ = 0.9, 30 evaluations).
+    /// The line search's constants (default c₁ = 1e-4, c₂ = 0.9, 20 evaluations).
     pub wolfe: WolfeParams,
 }
 
@@ -90,6 +93,9 @@ pub struct LbfgsOutcome {
     pub evaluations: usize,
     /// Updates skipped by the curvature test.
     pub skipped_updates: usize,
+    /// Times the history was dropped (a non-descent direction, or a failed line search
+    /// retried along steepest descent).
+    pub resets: usize,
     /// The last accepted step length α.
     pub last_step: f64,
     /// Why it stopped.
@@ -174,6 +180,7 @@ impl Lbfgs {
             iterations: 0,
             evaluations: 1,
             skipped_updates: 0,
+            resets: 0,
             last_step: 0.0,
             stop: LbfgsStop::MaxIterations,
         };
@@ -192,9 +199,10 @@ impl Lbfgs {
             let mut dir = two_loop(&g, &pairs);
             if dot(&dir, &g) >= 0.0 {
                 pairs.clear();
+                out.resets += 1;
                 dir = g.iter().map(|v| -v).collect();
             }
-            let alpha0 = if out.iterations == 0 && pairs.is_empty() {
+            let alpha0 = if pairs.is_empty() {
                 (1.0 / norm(&g)).min(1.0)
             } else {
                 1.0
@@ -205,7 +213,13 @@ impl Lbfgs {
                 alpha, value, grad, ..
             }) = ls.point
             else {
-                break LbfgsStop::LineSearchFailed;
+                if pairs.is_empty() {
+                    break LbfgsStop::LineSearchFailed;
+                }
+                // retry once along steepest descent before giving up
+                pairs.clear();
+                out.resets += 1;
+                continue;
             };
             let s: Vec<f64> = dir.iter().map(|d| alpha * d).collect();
             let y: Vec<f64> = grad.iter().zip(&g).map(|(a, b)| a - b).collect();
@@ -410,7 +424,7 @@ mod tests {
                 wolfe: WolfeParams {
                     c1: 0.95,
                     c2: 0.9,
-                    max_evals: 30,
+                    max_evals: 20,
                 },
                 ..Default::default()
             },

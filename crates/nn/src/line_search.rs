@@ -27,11 +27,11 @@ pub struct LinePoint {
 /// Constants of the strong Wolfe line search.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WolfeParams {
-    /// Sufficient-decrease constant c₁ (N&W's usual 1e-4).
+    /// Sufficient-decrease constant c₁ (default 1e-4, N&W's usual).
     pub c1: f64,
-    /// Curvature constant c₂ (0.9 for quasi-Newton directions).
+    /// Curvature constant c₂ (default 0.9, for quasi-Newton directions).
     pub c2: f64,
-    /// Most objective evaluations in one search.
+    /// Most objective evaluations in one search (default 20).
     pub max_evals: usize,
 }
 
@@ -40,7 +40,7 @@ impl Default for WolfeParams {
         Self {
             c1: 1e-4,
             c2: 0.9,
-            max_evals: 30,
+            max_evals: 20,
         }
     }
 }
