@@ -76,13 +76,15 @@ pub fn append_line(path: &Path, line: &str) -> Result<()> {
         .with_context(|| format!("cannot sync {}", path.display()))
 }
 
-fn progress(epochs: usize, quiet: bool) -> ProgressBar {
+fn progress(epochs: usize, unit: &str, quiet: bool) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(epochs as u64);
     if let Ok(style) =
-        ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} [{elapsed} < {eta}]")
+        ProgressStyle::with_template(&format!(
+            "{{bar:30}} {unit} {{pos}}/{{len}} {{msg}} [{{elapsed}} < {{eta}}]"
+        ))
     {
         bar.set_style(style);
     }
@@ -108,7 +110,13 @@ pub fn run(args: &TrainArgs) -> Result<RunRecord> {
         builder = builder.num_threads(n);
     }
     let pool = builder.build().context("cannot start the thread pool")?;
-    let bar = progress(cfg.train.epochs, args.quiet);
+    // a full-batch run reports one tick per restart
+    let unit = if cfg.train.full_batch.is_some() {
+        "restart"
+    } else {
+        "epoch"
+    };
+    let bar = progress(cfg.train.reported_epochs(), unit, args.quiet);
     let outcome = pool.install(|| {
         run_one(
             &cfg,
