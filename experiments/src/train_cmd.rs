@@ -81,11 +81,9 @@ fn progress(epochs: usize, unit: &str, quiet: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(epochs as u64);
-    if let Ok(style) =
-        ProgressStyle::with_template(&format!(
-            "{{bar:30}} {unit} {{pos}}/{{len}} {{msg}} [{{elapsed}} < {{eta}}]"
-        ))
-    {
+    if let Ok(style) = ProgressStyle::with_template(&format!(
+        "{{bar:30}} {unit} {{pos}}/{{len}} {{msg}} [{{elapsed}} < {{eta}}]"
+    )) {
         bar.set_style(style);
     }
     bar

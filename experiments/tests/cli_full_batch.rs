@@ -47,7 +47,10 @@ fn the_full_batch_config_runs_to_the_end() {
     let fin = rec.final_eval.as_ref().expect("final evaluation");
     // the squared loss without aux or decay: the objective is the training loss
     let train_loss = fin.train.get("loss").expect("loss");
-    assert!((train_loss - min).abs() <= 1e-9 * min, "{train_loss} vs {min}");
+    assert!(
+        (train_loss - min).abs() <= 1e-9 * min,
+        "{train_loss} vs {min}"
+    );
     assert!(fin.train.get("r2").expect("r2") > 0.5);
     eprintln!(
         "full-batch config: finals {finals:?}, best {} reached {}, test mse {:?}",

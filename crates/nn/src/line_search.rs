@@ -10,6 +10,18 @@
 //!
 //! with `0 < c₁ < c₂ < 1`. A non-finite `φ(α)` (the objective blew up) counts as a failed
 //! sufficient decrease, so the search steps back.
+//!
+//! **Rounding floor** (optional, [`WolfeParams::approx_eps`] = ε > 0): near a minimum, an
+//! objective computed in low precision (f32 models) changes by less than its rounding error,
+//! so Armijo's test compares noise. With ε > 0 a step is also accepted under Hager & Zhang's
+//! *approximate Wolfe* conditions (SIAM J. Optim. 16, 2005, eq. 4.2–4.3):
+//! `φ(α) ≤ φ(0) + ε |φ(0)|` and `c₂ φ'(0) ≤ φ'(α) ≤ (2c₁ − 1) φ'(0)`; values within
+//! `ε |φ(0)|` of each other count as equal when the bracket is updated, so the slopes decide.
+//! ε = 0 (default) is the plain strong Wolfe search.
+
+/// An objective for [`strong_wolfe`] and [`crate::Lbfgs`]: `eval(x, grad)` returns `f(x)` and
+/// writes `∇f(x)` into `grad` (same length as `x`).
+pub type Objective<'a, E> = dyn FnMut(&[f64], &mut [f64]) -> Result<f64, E> + 'a;
 
 /// One evaluated point of a line search: step, value, directional derivative, gradient.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +45,9 @@ pub struct WolfeParams {
     pub c2: f64,
     /// Most objective evaluations in one search (default 20).
     pub max_evals: usize,
+    /// Relative rounding floor ε of the objective: > 0 turns on the approximate Wolfe
+    /// acceptance (see the module docs); default 0.
+    pub approx_eps: f64,
 }
 
 impl Default for WolfeParams {
@@ -41,6 +56,7 @@ impl Default for WolfeParams {
             c1: 1e-4,
             c2: 0.9,
             max_evals: 20,
+            approx_eps: 0.0,
         }
     }
 }
@@ -51,7 +67,8 @@ pub struct LineSearchOutcome {
     /// The accepted point: the strong-Wolfe step, or (when `wolfe` is false) the lowest
     /// point found that satisfies sufficient decrease; `None` when no step decreased `f`.
     pub point: Option<LinePoint>,
-    /// Whether `point` satisfies both strong Wolfe conditions.
+    /// Whether `point` satisfies both strong Wolfe conditions (or, with
+    /// [`WolfeParams::approx_eps`] > 0, the approximate Wolfe conditions).
     pub wolfe: bool,
     /// Objective evaluations used.
     pub evals: usize,
@@ -94,7 +111,7 @@ fn cubic_step(a: &LinePoint, b: &LinePoint) -> f64 {
 /// Whatever `eval` returns.
 #[allow(clippy::too_many_arguments)]
 pub fn strong_wolfe<E>(
-    eval: &mut dyn FnMut(&[f64], &mut [f64]) -> Result<f64, E>,
+    eval: &mut Objective<'_, E>,
     x: &[f64],
     f0: f64,
     g0: &[f64],
@@ -125,8 +142,21 @@ pub fn strong_wolfe<E>(
             grad,
         })
     };
-    let armijo = |p: &LinePoint| p.value <= f0 + params.c1 * p.alpha * slope0;
-    let curvature = |p: &LinePoint| p.slope.abs() <= -params.c2 * slope0;
+    let noise = params.approx_eps * f0.abs();
+    let approx = params.approx_eps > 0.0;
+    // sufficient decrease: Armijo, or (approximate Wolfe) no rise beyond the rounding floor
+    let armijo = |p: &LinePoint| {
+        p.value <= f0 + params.c1 * p.alpha * slope0 || (approx && p.value <= f0 + noise)
+    };
+    let curvature = |p: &LinePoint| {
+        let strong =
+            p.slope.abs() <= -params.c2 * slope0 && p.value <= f0 + params.c1 * p.alpha * slope0;
+        let approximate = approx
+            && p.value <= f0 + noise
+            && p.slope >= params.c2 * slope0
+            && p.slope <= (2.0 * params.c1 - 1.0) * slope0;
+        strong || approximate
+    };
     let mut prev = LinePoint {
         alpha: 0.0,
         value: f0,
@@ -137,7 +167,10 @@ pub fn strong_wolfe<E>(
     let (mut lo, mut hi);
     loop {
         let cur = probe(alpha, &mut evals)?;
-        if !armijo(&cur) || (prev.alpha > 0.0 && cur.value >= prev.value) {
+        if !armijo(&cur)
+            || (prev.alpha > 0.0
+                && (cur.value > prev.value + noise || (!approx && cur.value >= prev.value)))
+        {
             (lo, hi) = (prev, cur);
             break;
         }
@@ -171,7 +204,7 @@ pub fn strong_wolfe<E>(
             0.5 * (lo.alpha + hi.alpha)
         };
         let cur = probe(step, &mut evals)?;
-        if !armijo(&cur) || cur.value >= lo.value {
+        if !armijo(&cur) || cur.value > lo.value + noise || (!approx && cur.value >= lo.value) {
             hi = cur;
         } else {
             if curvature(&cur) {

@@ -145,8 +145,10 @@ pub struct FullBatchConfig {
     pub max_iters: usize,
     /// Stop a restart when the objective's gradient has `‖∇J‖_∞ ≤ tol` (default 1e-6).
     pub tol: f64,
-    /// L-BFGS: stop when an iteration's relative decrease
-    /// `(J_k − J_{k+1}) / max(|J_k|, |J_{k+1}|, 1)` is at most `ftol` (default 1e-10).
+    /// L-BFGS: stop when an iteration's relative change
+    /// `|J_k − J_{k+1}| / max(|J_k|, |J_{k+1}|, 1)` is at most `ftol` (default 1e-10). The line
+    /// search is strong Wolfe, with Hager & Zhang's approximate Wolfe acceptance below the f32
+    /// rounding floor (`1e-6 · |J|`), see [`smoe_nn::strong_wolfe`].
     pub ftol: f64,
     /// L-BFGS: stored correction pairs m (default 10; at most [`MAX_HISTORY`]).
     pub history: usize,

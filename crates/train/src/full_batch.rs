@@ -22,6 +22,12 @@ use crate::{
     Result, TrainConfig, TrainError, evaluate,
 };
 
+/// The line search's relative rounding floor ε ([`WolfeParams::approx_eps`]): the model
+/// computes in f32, whose rounding moves the objective by ~1e-7 relative (more when experts'
+/// outputs cancel), so near a minimum steps are accepted on their slopes (approximate Wolfe)
+/// once values agree within `1e-6 · |J|` (Hager & Zhang's default).
+pub(crate) const APPROX_WOLFE_EPS: f64 = 1e-6;
+
 /// What full-batch fitting hands back to the trainer.
 pub(crate) struct FullBatchRun {
     /// One record per restart.
@@ -155,7 +161,10 @@ fn run_lbfgs(obj: &mut Objective<'_>, fb: &FullBatchConfig, x0: Vec<f64>) -> Res
         max_iters: fb.max_iters,
         grad_tol: fb.tol,
         ftol: fb.ftol,
-        wolfe: WolfeParams::default(),
+        wolfe: WolfeParams {
+            approx_eps: APPROX_WOLFE_EPS,
+            ..WolfeParams::default()
+        },
     })?;
     let out = opt.minimize::<TrainError>(x0, &mut |x, g| obj.at(x, g).map(|p| p.value))?;
     set_param_vector(&mut obj.model.params_mut(), &out.x)?;

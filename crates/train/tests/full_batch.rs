@@ -61,6 +61,28 @@ fn settings(fb: Option<FullBatchConfig>) -> TrainConfig {
     cfg
 }
 
+/// Solves the p × p system held as rows `[A | b]` by Gauss-Jordan with partial pivoting.
+fn solve(mut a: Vec<Vec<f64>>) -> Vec<f64> {
+    let p = a.len();
+    for c in 0..p {
+        let piv = (c..p)
+            .max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs()))
+            .expect("rows");
+        a.swap(c, piv);
+        let pivot = a[c].clone();
+        for (r, row) in a.iter_mut().enumerate() {
+            if r != c {
+                let f = row[c] / pivot[c];
+                row.iter_mut().zip(&pivot).for_each(|(x, y)| *x -= f * y);
+            }
+        }
+    }
+    a.iter()
+        .enumerate()
+        .map(|(i, row)| row[p] / row[i])
+        .collect()
+}
+
 /// Solves the normal equations XᵀX θ = Xᵀy for θ = (a, b) in f64 (Gaussian elimination with
 /// partial pivoting), returning θ and the minimum of ½ mean (f − y)².
 fn least_squares(data: &Dataset<f32>) -> (Vec<f64>, f64) {
@@ -81,21 +103,7 @@ fn least_squares(data: &Dataset<f32>) -> (Vec<f64>, f64) {
             a[u][p] += r[u] * data.y[i] as f64;
         }
     }
-    for c in 0..p {
-        let piv = (c..p)
-            .max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs()))
-            .unwrap();
-        a.swap(c, piv);
-        for r in 0..p {
-            if r != c {
-                let f = a[r][c] / a[c][c];
-                for k in c..=p {
-                    a[r][k] -= f * a[c][k];
-                }
-            }
-        }
-    }
-    let theta: Vec<f64> = (0..p).map(|i| a[i][p] / a[i][i]).collect();
+    let theta = solve(a);
     let loss = (0..m)
         .map(|i| {
             let f: f64 = row(i).iter().zip(&theta).map(|(x, t)| x * t).sum();
@@ -180,7 +188,7 @@ fn weight_decay_is_part_of_the_objective() {
     cfg.train.weight_decay = lambda;
     let rec = fit(&cfg, model.as_mut(), &Squared, &data, &mut |_| {}).expect("fit");
     let (m, d) = data.train.x.dim();
-    // build and solve the ridge system by Gauss-Jordan (p = 4 unknowns)
+    // the ridge system (p = 4 unknowns)
     let p = d + 1;
     let mut a = vec![vec![0.0; p + 1]; p];
     for i in 0..m {
@@ -196,17 +204,7 @@ fn weight_decay_is_part_of_the_objective() {
     for (u, row) in a.iter_mut().enumerate() {
         row[u] += lambda;
     }
-    for c in 0..p {
-        for r in 0..p {
-            if r != c {
-                let f = a[r][c] / a[c][c];
-                for k in c..=p {
-                    a[r][k] -= f * a[c][k];
-                }
-            }
-        }
-    }
-    let ridge: Vec<f64> = (0..p).map(|i| a[i][p] / a[i][i]).collect();
+    let ridge = solve(a);
     let got = expert_params(model.as_ref());
     // f32 rounding floors the objective's resolution near the minimum (the line search stops
     // at ‖∇J‖_∞ ~ 1e-5 here), so the parameters agree to ~1e-5, far closer than the
