@@ -491,3 +491,48 @@ fn the_toml_section_reads_and_rejects_unknown_keys() {
     let back: TrainConfig = toml::from_str(&toml::to_string(&cfg).unwrap()).unwrap();
     assert_eq!(back, cfg);
 }
+
+#[test]
+fn auxiliary_losses_are_part_of_the_objective() {
+    let mut cfg = nonlinear(Some(full_batch(2, 20)), 1);
+    cfg.aux.balance = 0.01;
+    cfg.aux.z_loss = 0.001;
+    let rec = train(&cfg, &mut |_| {}).expect("train").record;
+    let fb = rec.full_batch.as_ref().unwrap();
+    assert!(fb.objective.contains("balance 0.01") && fb.objective.contains("z_loss 0.001"));
+    for (r, e) in fb.restarts.iter().zip(&rec.epochs) {
+        assert!(e.balance_loss > 0.0 && e.z_loss > 0.0, "{e:?}");
+        let parts = e.running_loss + e.balance_loss + e.z_loss + e.importance_loss;
+        let j = r.final_objective.unwrap();
+        assert!((j - parts).abs() <= 1e-12 * j, "J {j} vs parts {parts}");
+    }
+}
+
+#[test]
+fn a_run_whose_restarts_all_blow_up_is_diverged_not_an_error() {
+    let mut fb = full_batch(2, 50);
+    fb.optimizer = FullBatchOptimizer::Adam;
+    let mut cfg = nonlinear(Some(fb), 1);
+    cfg.train.lr = 1e30;
+    let rec = train(&cfg, &mut |_| {}).expect("train").record;
+    assert_eq!(rec.status, smoe_train::RunStatus::Diverged);
+    assert!(
+        rec.failure
+            .as_deref()
+            .unwrap_or("")
+            .contains("every restart"),
+        "{:?}",
+        rec.failure
+    );
+    assert!(rec.final_eval.is_none());
+    let fb = rec.full_batch.unwrap();
+    assert_eq!(fb.best_objective, None);
+    assert_eq!(fb.reached_best, 0);
+    for r in &fb.restarts {
+        assert_eq!(
+            (r.stop.as_str(), r.final_objective),
+            ("diverged", None),
+            "{r:?}"
+        );
+    }
+}
