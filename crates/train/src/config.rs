@@ -89,8 +89,8 @@ pub struct TrainSection {
     /// last; 0 evaluates only at the end (default 1).
     pub eval_every: usize,
     /// Full-batch fitting instead of mini-batch epochs (`[train.full_batch]`; absent by
-    /// default). When present, `epochs`, `batch_size`, `momentum`, `warmup_epochs`,
-    /// `clip_norm` and `eval_every` are not used; see [`FullBatchConfig`].
+    /// default). When present, `epochs`, `batch_size`, `optimizer`, `momentum`,
+    /// `warmup_epochs`, `clip_norm` and `eval_every` are not used; see [`FullBatchConfig`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub full_batch: Option<FullBatchConfig>,
 }
@@ -109,8 +109,9 @@ impl TrainSection {
 pub enum FullBatchOptimizer {
     /// L-BFGS with a strong Wolfe line search ([`smoe_nn::Lbfgs`]).
     Lbfgs,
-    /// Adam (no weight decay of its own: the decay is in the objective) for `max_iters` steps
-    /// at `train.lr`, following `train.schedule` over those steps (no warm-up).
+    /// Adam (`train.beta1`, `train.beta2`, ε = 1e-8) for `max_iters` steps on the full-batch
+    /// gradient, at `train.lr` following `train.schedule` over those steps (no warm-up); its
+    /// L2 decay λθ is the gradient of the objective's `(λ/2)‖θ‖²`. The last iterate is kept.
     Adam,
 }
 
@@ -131,8 +132,14 @@ pub enum FullBatchOptimizer {
 ///
 /// Restart 0 starts from the model's own initialisation (the same as a mini-batch run with
 /// that seed); restart r ≥ 1 from the parameters of the same model config built with the seed
-/// [`smoe_nn::stream_seed`]`(seed, "restart", r)`, written into a copy of the model (state that
-/// is not a parameter, such as fixed random embeddings, stays the model's own).
+/// [`smoe_nn::stream_seed`]`(seed, "restart", r)`, written into the model's parameters (state
+/// that is not a parameter, such as fixed random embeddings, stays the model's own). The
+/// winner's parameters are left in the model; each restart is evaluated on the training and
+/// test sets (`epochs[r]` of the record) and the winner's evaluation is the final one.
+///
+/// The model computes in f32, so the objective resolves relative changes only down to
+/// ~1e-7: expect `‖∇J‖_∞` of 1e-8 to 1e-3 at the end depending on the problem's conditioning;
+/// each restart's record says why it stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FullBatchConfig {
