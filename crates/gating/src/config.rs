@@ -83,7 +83,8 @@ pub struct GateProperties {
     pub selects_top_k_logits: bool,
     /// Only k = T is valid.
     pub needs_k_equal_t: bool,
-    /// The router gets a gradient at k = 1.
+    /// The router gets a gradient at k = 1 (for a gate with a schedule: as built, before
+    /// training moves it).
     pub router_learns_at_k1: bool,
     /// Routing uses noise in training.
     pub uses_noise: bool,
@@ -235,8 +236,10 @@ impl GateConfig {
                 weights_sum_to_one: tau_end.is_none()
                     && !learn_tau
                     && topk_below.is_some_and(|b| *tau <= b),
-                // at k = 1 the sparse phase's weight is 1: the router learns only without it
-                router_learns_at_k1: topk_below.is_none(),
+                // at k = 1 the sparse phase's weight is 1: the router learns while the gate
+                // is dense, as it is when built unless τ starts at or below the switch (a
+                // scheduled gate stops learning at k = 1 once it switches)
+                router_learns_at_k1: topk_below.is_none_or(|b| *tau > b),
                 ..base
             },
             GateConfig::Sigmoid => GateProperties {
@@ -263,7 +266,9 @@ impl GateConfig {
     ///
     /// # Errors
     /// [`GatingError::InvalidTopK`] unless `1 ≤ k ≤ T`; [`GatingError::KNotSupported`] when
-    /// the gate needs k = T (dense) and k < T.
+    /// the gate needs k = T (dense) and k < T, or a hierarchical layout cannot split k;
+    /// [`GatingError::InvalidConfig`] for a bad temperature (see [`GateConfig::temperature`])
+    /// or a hierarchical layout whose groups do not divide T.
     pub fn validate(&self, k: usize, experts: usize) -> Result<()> {
         if experts == 0 {
             return Err(GatingError::ZeroDim(smoe_nn::ZeroDim {

@@ -49,7 +49,8 @@ fn invalid(reason: String) -> GatingError {
 /// Checks a hierarchical layout: `1 ≤ kg ≤ G`, `G | T`, `kg | k`, `k / kg ≤ T / G`.
 ///
 /// # Errors
-/// [`GatingError::InvalidConfig`] with a one-line reason.
+/// [`GatingError::InvalidConfig`] with a one-line reason for G or kg;
+/// [`GatingError::KNotSupported`] for a k the layout cannot split.
 pub(crate) fn check_layout(
     k: usize,
     experts: usize,
@@ -66,17 +67,14 @@ pub(crate) fn check_layout(
             "top_groups = {top_groups} must satisfy 1 <= top_groups <= groups = {groups}"
         )));
     }
-    if k % top_groups != 0 {
-        return Err(invalid(format!(
-            "k = {k} is not divisible by top_groups = {top_groups}"
-        )));
-    }
-    if k / top_groups > experts / groups {
-        return Err(invalid(format!(
-            "k / top_groups = {} exceeds the {} experts of a group (T = {experts}, groups = {groups})",
-            k / top_groups,
-            experts / groups
-        )));
+    if k % top_groups != 0 || k / top_groups > experts / groups {
+        // a k the layout cannot split: an impossible (k, T) combination, as the dense gate's
+        return Err(GatingError::KNotSupported {
+            gate: "hierarchical_softmax".into(),
+            k,
+            experts,
+            reason: "k must be a multiple of top_groups, and k / top_groups at most the T / groups experts of a group",
+        });
     }
     Ok(())
 }
@@ -87,8 +85,9 @@ impl<F: Float> HierarchicalSoftmax<F> {
     ///
     /// # Errors
     /// [`GatingError::InvalidTopK`] unless `1 ≤ k ≤ experts`; [`GatingError::ZeroDim`] if
-    /// `d = 0`; [`GatingError::InvalidConfig`] if T is not divisible by G, `top_groups` is not
-    /// in `1..=G`, k is not divisible by `top_groups` or `k / top_groups > T / G`.
+    /// `d = 0`; [`GatingError::InvalidConfig`] if T is not divisible by G or `top_groups` is
+    /// not in `1..=G`; [`GatingError::KNotSupported`] if k is not divisible by `top_groups` or
+    /// `k / top_groups > T / G`.
     pub fn new(
         k: usize,
         experts: usize,

@@ -1,8 +1,9 @@
 //! Gates for smoe: router logits `z [b, T]` to the selected experts and their weights.
 //!
-//! Every gate selects `S(x)`, the indices of the k largest scores (ties: lower index first),
-//! stored in each row of [`Routing::idx`] in descending score order, and gives each selected
-//! expert a weight. Each gate's backward is exact (see each type's doc for where the gradient
+//! Every gate selects `S(x)`, k experts per input — the indices of the k largest scores (ties:
+//! lower index first), stored in each row of [`Routing::idx`] in descending score order, for
+//! every gate but [`HierarchicalSoftmax`], which selects groups first — and gives each
+//! selected expert a weight. Each gate's backward is exact (see each type's doc for where the gradient
 //! to the router is zero).
 //!
 //! - [`TopKSoftmax`] (default): softmax over the k selected logits (renormalised);

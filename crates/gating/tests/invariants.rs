@@ -95,7 +95,12 @@ proptest! {
             if let Err(e) = cfg.validate(k, t) {
                 // a gate with a layout (hierarchical groups) refuses some (k, T), with the
                 // same typed error from build_gate
-                prop_assert!(matches!(e, GatingError::InvalidConfig { .. }), "{:?}: {}", cfg, e);
+                prop_assert!(
+                    matches!(e, GatingError::InvalidConfig { .. } | GatingError::KNotSupported { .. }),
+                    "{:?}: {}",
+                    cfg,
+                    e
+                );
                 prop_assert_eq!(build_gate::<f64>(&cfg, k, t, 2).unwrap_err(), e);
                 continue;
             }
@@ -136,7 +141,7 @@ fn declared_k_support_holds() {
                 match built {
                     Ok(g) => assert!(fits && g.k() == k, "{cfg:?} k = {k} built"),
                     Err(e) => assert!(
-                        !fits && matches!(e, GatingError::InvalidConfig { .. }),
+                        !fits && matches!(e, GatingError::KNotSupported { .. }),
                         "{cfg:?} k = {k}: {e}"
                     ),
                 }
