@@ -57,7 +57,7 @@ pub(crate) fn check_layout(
     groups: usize,
     top_groups: usize,
 ) -> Result<()> {
-    if groups == 0 || experts % groups != 0 {
+    if groups == 0 || !experts.is_multiple_of(groups) {
         return Err(invalid(format!(
             "T = {experts} is not divisible by groups = {groups}"
         )));
@@ -67,7 +67,7 @@ pub(crate) fn check_layout(
             "top_groups = {top_groups} must satisfy 1 <= top_groups <= groups = {groups}"
         )));
     }
-    if k % top_groups != 0 || k / top_groups > experts / groups {
+    if !k.is_multiple_of(top_groups) || k / top_groups > experts / groups {
         // a k the layout cannot split: an impossible (k, T) combination, as the dense gate's
         return Err(GatingError::KNotSupported {
             gate: "hierarchical_softmax".into(),
@@ -222,9 +222,9 @@ impl<F: Float> Gate<F> for HierarchicalSoftmax<F> {
             for s in 0..k {
                 dr[s] = q[s / k_in] * gw[s];
             }
-            for slot in 0..kg {
+            for (slot, dqs) in dq.iter_mut().enumerate() {
                 let span = slot * k_in..(slot + 1) * k_in;
-                dq[slot] = r[span.clone()]
+                *dqs = r[span.clone()]
                     .iter()
                     .zip(&gw[span.clone()])
                     .map(|(a, b)| *a * *b)
