@@ -311,11 +311,21 @@ mod tests {
         assert!(e.contains("T = 6 is not divisible by groups = 4"), "{e}");
         let e = check_layout(3, 8, 4, 2).unwrap_err().to_string();
         assert!(
-            e.contains("k = 3 is not divisible by top_groups = 2"),
+            e.contains("k = 3 with 8 experts") && e.contains("multiple of top_groups"),
             "{e}"
         );
-        let e = check_layout(4, 8, 4, 1).unwrap_err().to_string();
-        assert!(e.contains("exceeds"), "{e}");
+        let e = check_layout(4, 8, 4, 1).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                GatingError::KNotSupported {
+                    k: 4,
+                    experts: 8,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         assert!(check_layout(2, 8, 4, 5).is_err());
         assert!(check_layout(4, 8, 4, 2).is_ok());
     }
