@@ -81,6 +81,7 @@ fn changed(path: &str, v: &Value) -> toml::Value {
                 "constant" => "cosine",
                 "relu" => "none",
                 "pytorch_uniform" => "kaiming_normal",
+                "none" => "tanh", // the dense-to-sparse gate's activation
                 other => panic!("{path} = {other:?}: add an alternative value to `changed`"),
             }
             .into(),

@@ -1,14 +1,21 @@
 //! Gates for smoe: router logits `z [b, T]` to the selected experts and their weights.
 //!
-//! Every gate selects `S(x)`, the indices of the k largest scores (ties: lower index first),
-//! stored in each row of [`Routing::idx`] in descending score order, and gives each selected
-//! expert a weight. Each gate's backward is exact (see each type's doc for where the gradient
+//! Every gate selects `S(x)`, k experts per input — the indices of the k largest scores (ties:
+//! lower index first), stored in each row of [`Routing::idx`] in descending score order, for
+//! every gate but [`HierarchicalSoftmax`], which selects groups first — and gives each
+//! selected expert a weight. Each gate's backward is exact (see each type's doc for where the gradient
 //! to the router is zero).
 //!
 //! - [`TopKSoftmax`] (default): softmax over the k selected logits (renormalised);
 //! - [`SoftmaxTopK`]: full softmax over T, keep the top k, no renormalisation;
 //! - [`DenseSoftmax`]: k = T, the classical dense mixture;
 //! - [`NoisyTopK`]: Shazeer et al. (2017) learned noise, training only, on a routing-only copy;
+//! - [`DenseToSparse`]: `softmax(act(z)/τ)` with a fixed, scheduled or learned τ and an optional
+//!   switch to the renormalised top-k once τ is small (Nguyen et al. 2024);
+//! - [`SigmoidGate`]: `w_j = σ(z_j)` on the top-k, unnormalised;
+//! - [`HierarchicalSoftmax`]: outer softmax over groups (the gate's own affine map of x) times
+//!   the inner softmax of z within each group, top-k at each level;
+//! - [`topk_mass`]: how concentrated weights are (mean mass of the k largest);
 //! - [`TopKWeights`]: write only a gate's weighting formula and its backward; [`Gate`] comes
 //!   with it. [`check_inputs`], [`check_dweight`] and [`check_k`] serve gates written from
 //!   scratch.
@@ -27,21 +34,31 @@
 //! assert!((w[0] - 1.0 / (1.0 + (-1.0_f64).exp())).abs() < 1e-15);
 //! ```
 
+mod concentration;
 mod config;
 mod dense;
+mod dense_to_sparse;
 mod error;
+mod hierarchical;
 mod noisy;
+mod pre_activation;
 mod routing;
+mod sigmoid;
 mod softmax_topk;
 mod topk;
 mod topk_softmax;
 mod weights;
 
+pub use concentration::topk_mass;
 pub use config::{GateConfig, GateProperties, build_gate, deserialize_gate};
 pub use dense::DenseSoftmax;
+pub use dense_to_sparse::{DenseToSparse, TauSchedule, Temperature};
 pub use error::GatingError;
+pub use hierarchical::HierarchicalSoftmax;
 pub use noisy::NoisyTopK;
+pub use pre_activation::GateActivation;
 pub use routing::{GateGrad, Routing, check_dweight, check_inputs, check_k};
+pub use sigmoid::SigmoidGate;
 pub use softmax_topk::{SoftmaxTopK, softmax_rows};
 pub use topk::{select_topk, topk_indices};
 pub use topk_softmax::TopKSoftmax;

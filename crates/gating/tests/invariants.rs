@@ -92,6 +92,18 @@ proptest! {
         for cfg in GateConfig::examples() {
             let p = cfg.properties();
             let k = if p.needs_k_equal_t { t } else { kk.min(t) };
+            if let Err(e) = cfg.validate(k, t) {
+                // a gate with a layout (hierarchical groups) refuses some (k, T), with the
+                // same typed error from build_gate
+                prop_assert!(
+                    matches!(e, GatingError::InvalidConfig { .. } | GatingError::KNotSupported { .. }),
+                    "{:?}: {}",
+                    cfg,
+                    e
+                );
+                prop_assert_eq!(build_gate::<f64>(&cfg, k, t, 2).unwrap_err(), e);
+                continue;
+            }
             let gate = build_gate::<f64>(&cfg, k, t, 2).expect("gate");
             prop_assert_eq!(gate.k(), k);
             prop_assert_eq!(gate.num_experts(), t);
@@ -115,14 +127,25 @@ proptest! {
 }
 
 /// A gate that declares it needs k = T refuses k < T with `KNotSupported` (naming k = T);
-/// every other gate builds at every 1 ≤ k ≤ T.
+/// a hierarchical gate refuses exactly the k its layout cannot split (k not a multiple of
+/// `top_groups`, or more than a group holds); every other gate builds at every 1 ≤ k ≤ T.
 #[test]
 fn declared_k_support_holds() {
     let t = 4;
     for cfg in GateConfig::examples() {
         for k in 1..=t {
             let built = build_gate::<f64>(&cfg, k, t, 2);
-            if cfg.properties().needs_k_equal_t && k < t {
+            if let GateConfig::HierarchicalSoftmax { groups, top_groups } = cfg {
+                let kg = top_groups.unwrap_or(groups);
+                let fits = k % kg == 0 && k / kg <= t / groups;
+                match built {
+                    Ok(g) => assert!(fits && g.k() == k, "{cfg:?} k = {k} built"),
+                    Err(e) => assert!(
+                        !fits && matches!(e, GatingError::KNotSupported { .. }),
+                        "{cfg:?} k = {k}: {e}"
+                    ),
+                }
+            } else if cfg.properties().needs_k_equal_t && k < t {
                 match built {
                     Err(e @ GatingError::KNotSupported { .. }) => {
                         assert!(e.to_string().contains("k = T"), "{cfg:?}: {e}");
@@ -181,12 +204,14 @@ fn bad_k_is_a_typed_error() {
     );
     // every gate of the catalogue refuses a non-finite logit
     for cfg in GateConfig::examples() {
-        let k = if cfg.properties().needs_k_equal_t {
-            3
-        } else {
-            1
+        let (k, t) = match &cfg {
+            GateConfig::HierarchicalSoftmax { .. } => (2, 4),
+            _ if cfg.properties().needs_k_equal_t => (3, 3),
+            _ => (1, 3),
         };
-        let gate = build_gate::<f64>(&cfg, k, 3, 2).expect("gate");
+        let gate = build_gate::<f64>(&cfg, k, t, 2).expect("gate");
+        let mut z = Array2::<f64>::zeros((2, t));
+        z[[1, 2]] = f64::NAN;
         assert_eq!(
             gate.route(x.view(), z.view(), None).unwrap_err(),
             GatingError::NonFinite { row: 1, expert: 2 },

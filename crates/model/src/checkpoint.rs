@@ -4,7 +4,12 @@
 //! loads in Python unchanged: `router.weight [T, d]`, `router.bias [T]`,
 //! `experts.{j}.layers.{l}.weight [out, in]`, `experts.{j}.layers.{l}.bias [out]` for
 //! `l = 0..=depth` (the last is the output layer); PReLU slopes `experts.{j}.acts.{l}.weight [1]`;
-//! an MLP router `router.layers.{0,1}.*`; the noisy gate `gate.noise.weight [T, d]`.
+//! an MLP router `router.layers.{0,1}.*`; a low-rank router `router.proj.weight [r, d]`,
+//! `router.proj.bias [r]` (its fixed embeddings E are re-created from the seed, not stored);
+//! the noisy gate `gate.noise.weight [T, d]`; a learned temperature `gate.log_tau [1]`; the
+//! hierarchical gate `gate.outer.weight [G, d]`, `gate.outer.bias [G]`. A scheduled
+//! temperature is a function of training progress, which a checkpoint does not hold: a
+//! reloaded `dense_to_sparse` gate with `tau_end` is at τ₀ until `on_progress` moves it.
 //! Values are stored in the model's float type (F32 or F64). The config goes to
 //! `<name>.json` beside `<name>.safetensors` (and into the safetensors metadata).
 //!

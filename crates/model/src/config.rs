@@ -98,7 +98,11 @@ impl ModelConfig {
                 let ks: Vec<usize> = if gate.properties().needs_k_equal_t {
                     vec![t]
                 } else {
-                    vec![1, 2, t]
+                    // the k the gate supports at T (a hierarchical layout splits only some)
+                    [1, 2, t]
+                        .into_iter()
+                        .filter(|&k| gate.validate(k, t).is_ok())
+                        .collect()
                 };
                 for k in ks {
                     out.push(ModelConfig::Sparse(SparseConfig {
@@ -208,31 +212,29 @@ impl SparseConfig {
         }
         // the total bounds every single tensor of the build too
         smoe_nn::check_elements("the model's parameters", self.parameter_count(d))?;
+        smoe_nn::check_elements(
+            "the router's fixed expert embeddings",
+            self.router.buffer_count(self.experts),
+        )?;
         Ok(())
     }
 
-    /// Parameters of the model for inputs of width `d`: router, `T` experts and the noisy
-    /// gate's noise weights (`T × d`); `None` if the count overflows `usize`.
+    /// Parameters of the model for inputs of width `d`: router, `T` experts and the gate's own
+    /// parameters ([`GateConfig::parameter_count`], e.g. the noisy gate's `T × d`); `None` if
+    /// the count overflows `usize`.
     pub fn parameter_count(&self, d: usize) -> Option<usize> {
-        let gate = match self.gate {
-            GateConfig::NoisyTopk => self.experts.checked_mul(d)?,
-            _ => 0,
-        };
         self.router
             .parameter_count(d, self.experts)?
             .checked_add(self.expert.parameter_count(d)?.checked_mul(self.experts)?)?
-            .checked_add(gate)
+            .checked_add(self.gate.parameter_count(d, self.experts)?)
     }
 
     /// The widest per-row array a forward or backward pass allocates: the router's logits
-    /// (`T`), the inputs (`d`), an MLP router's hidden layer, or the `k` selected experts'
+    /// (`T`), the inputs (`d`), an MLP router's hidden layer or a low-rank router's rank, or the `k` selected experts'
     /// hidden layers gathered side by side (`k × width`); `None` on overflow. Times the rows
     /// of a batch, it is that batch's largest array.
     pub fn widest_row(&self, d: usize) -> Option<usize> {
-        let hidden = match self.router {
-            RouterConfig::Linear => 0,
-            RouterConfig::Mlp { hidden } => hidden,
-        };
+        let hidden = self.router.hidden_width();
         let experts = self.k.checked_mul(self.expert.width.max(1))?;
         Some(self.experts.max(d).max(hidden).max(experts))
     }

@@ -86,6 +86,32 @@ fn away_from_ties(model: &SparseMoe<f64>, x: &Array2<f64>, noise: Option<&Array2
     true
 }
 
+/// For a gate that selects groups by its own outer logits `v = A x + a₀` (hierarchical
+/// softmax with `top_groups < groups`), the `kg`-th and `(kg+1)`-th largest entries of `v` of
+/// the one-row input differ by ≥ [`TIE_MARGIN`], so no step of [`H`] changes the groups (the
+/// experts within a group are ranked by z, which [`away_from_ties`] covers).
+fn away_from_group_ties(model: &SparseMoe<f64>, x: &Array2<f64>) -> bool {
+    let GateConfig::HierarchicalSoftmax { groups, top_groups } = model.config().gate else {
+        return true;
+    };
+    let kg = top_groups.unwrap_or(groups);
+    if kg >= groups {
+        return true;
+    }
+    let p = model.params();
+    let (Some(w), Some(b)) = (
+        p.iter().find(|p| p.name == "gate.outer.weight"),
+        p.iter().find(|p| p.name == "gate.outer.bias"),
+    ) else {
+        return true;
+    };
+    let w = ArrayView2::from_shape((groups, D), w.value).expect("shape");
+    let v = x.dot(&w.t()) + ndarray::ArrayView1::from(b.value);
+    let mut v: Vec<f64> = v.row(0).to_vec();
+    v.sort_by(|a, b| b.total_cmp(a));
+    v[kg - 1] - v[kg] >= TIE_MARGIN
+}
+
 /// Every hidden pre-activation (MLP router and all experts) of the input is ≥ [`KINK_MARGIN`]
 /// from the kink of ReLU / PReLU, so a step of [`H`] never crosses it.
 fn away_from_kinks(model: &SparseMoe<f64>, x: &Array2<f64>) -> bool {
@@ -123,7 +149,10 @@ fn check(cfg: &SparseConfig, seed: u64, tag: &str) -> f64 {
             let nr = noise
                 .as_ref()
                 .map(|n| n.row(row).insert_axis(Axis(0)).to_owned());
-            if away_from_ties(&model, &xr, nr.as_ref()) && away_from_kinks(&model, &xr) {
+            if away_from_ties(&model, &xr, nr.as_ref())
+                && away_from_group_ties(&model, &xr)
+                && away_from_kinks(&model, &xr)
+            {
                 break;
             }
             x.row_mut(row).assign(&normal(1, D, &mut r).row(0));
@@ -176,13 +205,14 @@ fn check(cfg: &SparseConfig, seed: u64, tag: &str) -> f64 {
     worst.max(r.max_rel_err)
 }
 
-/// The k a gate is checked at with T experts: 1, 2 and T, or only T if the gate needs it.
+/// The k a gate is checked at with T experts: 1, 2 and T, or only T if the gate needs it,
+/// and only those its layout supports (a hierarchical gate splits k over its groups).
 fn ks(gate: &GateConfig, t: usize) -> Vec<usize> {
     if gate.properties().needs_k_equal_t {
         vec![t]
     } else {
         let mut v = vec![1, 2, t];
-        v.retain(|&k| k <= t);
+        v.retain(|&k| k <= t && gate.validate(k, t).is_ok());
         v.dedup();
         v
     }
@@ -271,8 +301,8 @@ fn router_gradient_at_k1_is_as_declared() {
     for router in RouterConfig::examples() {
         for gate in GateConfig::examples() {
             let p = gate.properties();
-            if p.needs_k_equal_t {
-                // k = 1 only at T = 1, where any gate gives weight 1
+            if p.needs_k_equal_t || gate.validate(1, T).is_err() {
+                // k = 1 only at T = 1, where any gate gives weight 1; or a layout without k = 1
                 continue;
             }
             let cfg = SparseConfig {

@@ -1,7 +1,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use smoe_nn::{Float, Init, stream_rng};
 
-use crate::{LinearRouter, MlpRouter, Result, Router, RouterError};
+use crate::{LinearRouter, LowRankRouter, MlpRouter, Result, Router, RouterError};
 
 /// Which router to build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -14,6 +14,11 @@ pub enum RouterConfig {
     Mlp {
         /// Hidden width (no default: must be given, ≥ 1).
         hidden: usize,
+    },
+    /// [`LowRankRouter`] `z = E (P x + c)` of rank `rank`, E fixed: d_N ≤ r(d+1) whatever T.
+    LowRank {
+        /// The rank r ≥ 1 (no default; r > T or r > d is allowed, see [`LowRankRouter`]).
+        rank: usize,
     },
 }
 
@@ -31,11 +36,16 @@ pub fn deserialize_router<'de, D: Deserializer<'de>>(
 impl RouterConfig {
     /// One example config of every router: the catalogue the shared tests iterate.
     pub fn examples() -> Vec<RouterConfig> {
-        vec![RouterConfig::Linear, RouterConfig::Mlp { hidden: 5 }]
+        vec![
+            RouterConfig::Linear,
+            RouterConfig::Mlp { hidden: 5 },
+            RouterConfig::LowRank { rank: 2 },
+        ]
     }
 
-    /// Parameters of the router for inputs of width `d` and `experts` experts (with biases);
-    /// `None` if the count overflows `usize`.
+    /// Trainable parameters of the router for inputs of width `d` and `experts` experts (with
+    /// biases; a low-rank router's fixed embeddings are not counted, see
+    /// [`RouterConfig::buffer_count`]); `None` if the count overflows `usize`.
     pub fn parameter_count(&self, d: usize, experts: usize) -> Option<usize> {
         match self {
             RouterConfig::Linear => d.checked_add(1)?.checked_mul(experts),
@@ -43,6 +53,27 @@ impl RouterConfig {
                 .checked_add(1)?
                 .checked_mul(*hidden)?
                 .checked_add(hidden.checked_add(1)?.checked_mul(experts)?),
+            RouterConfig::LowRank { rank } => d.checked_add(1)?.checked_mul(*rank),
+        }
+    }
+
+    /// Fixed (untrained) values the router holds besides its parameters: the low-rank
+    /// router's embeddings `E [T, r]`, 0 for the others; `None` on overflow. Checked against
+    /// [`smoe_nn::MAX_ELEMENTS`] before they are drawn.
+    pub fn buffer_count(&self, experts: usize) -> Option<usize> {
+        match self {
+            RouterConfig::LowRank { rank } => experts.checked_mul(*rank),
+            _ => Some(0),
+        }
+    }
+
+    /// The widest per-row array the router allocates besides its logits: an MLP router's
+    /// hidden layer, a low-rank router's `P x + c` (r), 0 for a linear router.
+    pub fn hidden_width(&self) -> usize {
+        match self {
+            RouterConfig::Linear => 0,
+            RouterConfig::Mlp { hidden } => *hidden,
+            RouterConfig::LowRank { rank } => *rank,
         }
     }
 
@@ -51,28 +82,36 @@ impl RouterConfig {
         match self {
             RouterConfig::Linear => "linear",
             RouterConfig::Mlp { .. } => "mlp",
+            RouterConfig::LowRank { .. } => "low_rank",
         }
     }
 
     /// Checks the config on its own.
     ///
     /// # Errors
-    /// [`RouterError::ZeroDim`] for an MLP router with `hidden = 0`.
+    /// [`RouterError::ZeroDim`] for an MLP router with `hidden = 0` or a low-rank router with
+    /// `rank = 0`.
     pub fn validate(&self) -> Result<()> {
-        if let RouterConfig::Mlp { hidden: 0 } = self {
-            return Err(RouterError::ZeroDim(smoe_nn::ZeroDim {
+        match self {
+            RouterConfig::Mlp { hidden: 0 } => Err(RouterError::ZeroDim(smoe_nn::ZeroDim {
                 what: "router hidden width",
-            }));
+            })),
+            RouterConfig::LowRank { rank: 0 } => Err(RouterError::ZeroDim(smoe_nn::ZeroDim {
+                what: "router rank",
+            })),
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 
 /// Builds the router of `cfg` for inputs of width `d` and `experts` experts, drawing its
-/// initial weights (PyTorch-default uniform) from the stream `("router", 0)` of `seed`.
+/// initial weights (PyTorch-default uniform) from the stream `("router", 0)` of `seed`, and a
+/// low-rank router's fixed embeddings from `("router_embed", 0)`.
 ///
 /// # Errors
-/// [`RouterError::ZeroDim`] if `d`, `experts` or the hidden width is 0.
+/// [`RouterError::ZeroDim`] if `d`, `experts`, the hidden width or the rank is 0;
+/// [`RouterError::TooLarge`] if the parameters or embeddings would exceed
+/// [`smoe_nn::MAX_ELEMENTS`].
 pub fn build_router<F: Float>(
     cfg: &RouterConfig,
     d: usize,
@@ -90,6 +129,11 @@ pub fn build_router<F: Float>(
             what: "router number of experts",
         }));
     }
+    smoe_nn::check_elements("the router's parameters", cfg.parameter_count(d, experts))?;
+    smoe_nn::check_elements(
+        "the router's fixed expert embeddings",
+        cfg.buffer_count(experts),
+    )?;
     let mut rng = stream_rng(seed, "router", 0);
     Ok(match *cfg {
         RouterConfig::Linear => Box::new(LinearRouter::new(
@@ -104,6 +148,14 @@ pub fn build_router<F: Float>(
             experts,
             Init::PytorchUniform,
             &mut rng,
+        )?),
+        RouterConfig::LowRank { rank } => Box::new(LowRankRouter::new(
+            d,
+            experts,
+            rank,
+            Init::PytorchUniform,
+            &mut rng,
+            &mut stream_rng(seed, "router_embed", 0),
         )?),
     })
 }

@@ -10,6 +10,9 @@ pub enum RouterError {
     /// An array had the wrong shape.
     #[error(transparent)]
     Shape(#[from] smoe_nn::ShapeError),
+    /// An allocation beyond [`smoe_nn::MAX_ELEMENTS`].
+    #[error(transparent)]
+    TooLarge(#[from] smoe_nn::TooLarge),
     /// An error from a dense layer.
     #[error(transparent)]
     Nn(#[from] NnError),

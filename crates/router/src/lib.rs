@@ -3,6 +3,7 @@
 //! - [`Router`]: the trait a user implements to plug in their own router;
 //! - [`LinearRouter`]: `z = x Wᵀ + b`, `W [T, d]`;
 //! - [`MlpRouter`]: one ReLU hidden layer, `z = relu(x W₀ᵀ + b₀) W₁ᵀ + b₁`;
+//! - [`LowRankRouter`]: `z = E (P x + c)`, E `[T, r]` fixed random, P `[r, d]` learned;
 //! - [`RouterConfig`] and [`build_router`]: the config form.
 //!
 //! # Example
@@ -21,11 +22,13 @@
 mod config;
 mod error;
 mod linear;
+mod low_rank;
 mod mlp;
 
 pub use config::{RouterConfig, build_router, deserialize_router};
 pub use error::RouterError;
 pub use linear::LinearRouter;
+pub use low_rank::LowRankRouter;
 pub use mlp::MlpRouter;
 
 use ndarray::{Array2, ArrayView2};

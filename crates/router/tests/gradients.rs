@@ -3,7 +3,7 @@
 
 use ndarray::Array2;
 use smoe_nn::{check_gradient, grad_vector, param_vector, set_param_vector};
-use smoe_router::{RouterConfig, RouterError, build_router};
+use smoe_router::{Router, RouterConfig, RouterError, build_router};
 
 fn input(b: usize, d: usize) -> Array2<f64> {
     Array2::from_shape_fn((b, d), |(i, j)| ((i * d + j) as f64 * 0.71).sin() + 0.1)
@@ -17,7 +17,12 @@ fn weights(b: usize, t: usize) -> Array2<f64> {
 /// Every router of the catalogue, then the extra cases this test has always had.
 fn cases() -> Vec<RouterConfig> {
     let mut v = RouterConfig::examples();
-    for extra in [RouterConfig::Linear, RouterConfig::Mlp { hidden: 6 }] {
+    for extra in [
+        RouterConfig::Linear,
+        RouterConfig::Mlp { hidden: 6 },
+        RouterConfig::LowRank { rank: 1 },
+        RouterConfig::LowRank { rank: 7 },
+    ] {
         if !v.contains(&extra) {
             v.push(extra);
         }
@@ -65,7 +70,75 @@ fn every_router_matches_finite_differences() {
         assert!(res.max_rel_err < 1e-6, "{cfg:?} input: {res:?}");
         checked += 1;
     }
-    assert!(checked >= 2);
+    assert!(checked >= 5);
+}
+
+/// The low-rank router: only P and c are parameters; E is drawn from the seed's own stream
+/// (the same seed gives the same E bit for bit, another seed another E), so z = E (P x + c)
+/// holds exactly, and the logits of any input lie in the r-dimensional span of E's columns.
+#[test]
+fn low_rank_router_is_e_times_an_affine_map() {
+    use smoe_nn::{Init, stream_rng};
+    use smoe_router::LowRankRouter;
+    let (d, t, r) = (4, 6, 2);
+    let cfg = RouterConfig::LowRank { rank: r };
+    assert_eq!(cfg.parameter_count(d, t), Some(r * (d + 1)));
+    assert_eq!(cfg.buffer_count(t), Some(t * r));
+    let built = build_router::<f64>(&cfg, d, t, 5).expect("router");
+    let mut p = Vec::new();
+    built.params("router", &mut p);
+    let names: Vec<(String, Vec<usize>)> = p
+        .iter()
+        .map(|p| (p.name.clone(), p.shape.clone()))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("router.proj.weight".to_string(), vec![r, d]),
+            ("router.proj.bias".to_string(), vec![r])
+        ]
+    );
+    let direct = LowRankRouter::<f64>::new(
+        d,
+        t,
+        r,
+        Init::PytorchUniform,
+        &mut stream_rng(5, "router", 0),
+        &mut stream_rng(5, "router_embed", 0),
+    )
+    .expect("router");
+    let other = LowRankRouter::<f64>::new(
+        d,
+        t,
+        r,
+        Init::PytorchUniform,
+        &mut stream_rng(5, "router", 0),
+        &mut stream_rng(6, "router_embed", 0),
+    )
+    .expect("router");
+    assert_ne!(direct.embeddings(), other.embeddings());
+    let x = input(3, d);
+    let z = built.forward(x.view()).expect("forward");
+    assert_eq!(z, direct.forward(x.view()).expect("forward"));
+    let e = direct.embeddings();
+    let h = x.dot(&direct.proj.weight.t()) + &direct.proj.bias;
+    let by_hand = h.dot(&e.t());
+    assert!((&z - &by_hand).iter().all(|v| v.abs() < 1e-12));
+    // entries N(0, 1/r): a loose check of the scale on T r = 12 draws
+    let ms: f64 = e.iter().map(|v| v * v).sum::<f64>() / (t * r) as f64;
+    assert!(ms > 0.1 / r as f64 && ms < 4.0 / r as f64, "{ms}");
+    let e = build_router::<f32>(&RouterConfig::LowRank { rank: 0 }, 4, 3, 0).unwrap_err();
+    assert_eq!(
+        e,
+        RouterError::ZeroDim(smoe_nn::ZeroDim {
+            what: "router rank"
+        })
+    );
+    let huge = RouterConfig::LowRank { rank: 1 << 20 };
+    assert!(matches!(
+        build_router::<f32>(&huge, 4, 1 << 10, 0).unwrap_err(),
+        RouterError::TooLarge(_)
+    ));
 }
 
 #[test]

@@ -55,8 +55,10 @@ pub use smoe_train as training;
 
 pub use smoe_experts::{Expert, ExpertConfig, ExpertError, MlpExpert, Tape};
 pub use smoe_gating::{
-    DenseSoftmax, Gate, GateConfig, GateGrad, GateProperties, GatingError, NoisyTopK, Routing,
-    SoftmaxTopK, TopKSoftmax, TopKWeights, check_dweight, check_inputs, check_k, select_topk,
+    DenseSoftmax, DenseToSparse, Gate, GateActivation, GateConfig, GateGrad, GateProperties,
+    GatingError, HierarchicalSoftmax, NoisyTopK, Routing, SigmoidGate, SoftmaxTopK, TauSchedule,
+    Temperature, TopKSoftmax, TopKWeights, check_dweight, check_inputs, check_k, select_topk,
+    topk_mass,
 };
 pub use smoe_model::{
     AuxGrad, Dispatch, Model, ModelConfig, ModelError, ModelOutput, MoeOutput, RoutingDiagnostics,
@@ -66,7 +68,7 @@ pub use smoe_nn::{
     Activation, ActivationKind, Adam, AdamConfig, Float, Init, Linear, NnError, Optimizer,
     ParamMut, ParamRef, Progress, Sgd, SgdConfig, ShapeError, SmoeRng, check_gradient, stream_rng,
 };
-pub use smoe_router::{LinearRouter, MlpRouter, Router, RouterConfig, RouterError};
+pub use smoe_router::{LinearRouter, LowRankRouter, MlpRouter, Router, RouterConfig, RouterError};
 pub use smoe_tasks::{
     DataConfig, DataDescription, Dataset, LoadedData, Targets, Task, TaskConfig, TaskError,
     load_data, npy, train_test_split,

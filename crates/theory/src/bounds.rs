@@ -23,16 +23,21 @@ pub enum Validity {
     Heuristic,
     /// Constants unknown (set to 1): usable for trends only, never as an absolute value.
     ShapeOnly,
+    /// The model is outside the bound's assumptions (e.g. a gate the proof does not cover, see
+    /// [`crate::gate_outside_proofs`]): the number is the formula evaluated anyway, not a bound.
+    OutsideAssumptions,
 }
 
 impl Validity {
-    /// The label as written in run records: `valid`, `restated`, `heuristic`, `shape_only`.
+    /// The label as written in run records: `valid`, `restated`, `heuristic`, `shape_only`,
+    /// `outside_assumptions`.
     pub fn label(&self) -> &'static str {
         match self {
             Validity::Valid => "valid",
             Validity::Restated => "restated",
             Validity::Heuristic => "heuristic",
             Validity::ShapeOnly => "shape_only",
+            Validity::OutsideAssumptions => "outside_assumptions",
         }
     }
 }

@@ -9,13 +9,13 @@ use crate::error::{check_delta, check_m, check_topk, non_negative};
 use crate::{
     ArrangementLogCount, BoundValue, ExpertGroup, ExpertStat, NatarajanLogCount, Result,
     TheoryError, Validity, arrangement_log_count, linear_router_natarajan_dim,
-    mlp_router_natarajan_shape, natarajan_log_count,
+    low_rank_router_natarajan_dim, mlp_router_natarajan_shape, natarajan_log_count,
 };
 
 /// The router's combinatorial complexity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RouterComplexity {
-    /// `linear` or `mlp`.
+    /// `linear`, `mlp` or `low_rank`.
     pub kind: String,
     /// d_N used in the bounds: (d+1)(T−1) for a linear router with bias, d(T−1) without
     /// (valid); the parameter-count form for an MLP router (shape only).
@@ -36,7 +36,10 @@ impl RouterComplexity {
     /// - linear: d_N from [`linear_router_natarajan_dim`] ([`Validity::Valid`]) and the
     ///   arrangement count [`arrangement_log_count`];
     /// - MLP with `hidden` units: d_N from [`mlp_router_natarajan_shape`] of `[d, hidden, T]`
-    ///   ([`Validity::ShapeOnly`]), no arrangement count.
+    ///   ([`Validity::ShapeOnly`]), no arrangement count;
+    /// - low-rank of rank r: d_N = min(r, T−1)(d+1) from [`low_rank_router_natarajan_dim`]
+    ///   ([`Validity::Valid`]; `bias` is ignored, the router always has its rank-r bias), no
+    ///   arrangement count (§2.5's count is for a full W; not derived for E P).
     ///
     /// # Errors
     /// [`TheoryError::InvalidTopK`] unless 1 <= k <= T; [`TheoryError::EmptySample`] if m = 0;
@@ -58,6 +61,16 @@ impl RouterComplexity {
                     d_n_validity: Validity::Valid,
                     natarajan: natarajan_log_count(d_n, m, t, k)?,
                     arrangement: Some(arrangement_log_count(d, t, m, bias)?),
+                })
+            }
+            RouterConfig::LowRank { rank } => {
+                let d_n = low_rank_router_natarajan_dim(d, t, rank)? as f64;
+                Ok(Self {
+                    kind: "low_rank".into(),
+                    d_n,
+                    d_n_validity: Validity::Valid,
+                    natarajan: natarajan_log_count(d_n, m, t, k)?,
+                    arrangement: None,
                 })
             }
             RouterConfig::Mlp { hidden } => {
@@ -340,6 +353,29 @@ mod tests {
         assert_eq!(r.d_n_validity, Validity::ShapeOnly);
         assert!(r.arrangement.is_none());
         assert_eq!(r.scalars().len(), 5);
+        // low rank: min(r, T-1)(d+1), whatever T once T - 1 >= r; r >= T-1 gives the linear value
+        for (t, r, want) in [
+            (4, 2, 14),
+            (64, 2, 14),
+            (4096, 2, 14),
+            (4, 3, 21),
+            (4, 9, 21),
+        ] {
+            let lr = RouterComplexity::new(&RouterConfig::LowRank { rank: r }, true, 6, t, 2, 100)
+                .unwrap();
+            assert_eq!(
+                (lr.kind.as_str(), lr.d_n),
+                ("low_rank", want as f64),
+                "T = {t}, r = {r}"
+            );
+            assert_eq!(lr.d_n_validity, Validity::Valid);
+            assert!(lr.arrangement.is_none());
+        }
+        let lin = RouterComplexity::new(&RouterConfig::Linear, true, 6, 4, 2, 100).unwrap();
+        assert_eq!(lin.d_n, 21.0);
+        assert!(low_rank_router_natarajan_dim(6, 4, 0).is_err());
+        assert!(low_rank_router_natarajan_dim(6, 0, 2).is_err());
+        assert_eq!(low_rank_router_natarajan_dim(6, 1, 2).unwrap(), 0);
         let r = RouterComplexity::new(&RouterConfig::Linear, false, 6, 4, 2, 100).unwrap();
         assert_eq!(r.d_n, 18.0);
         assert_eq!(r.scalars().len(), 9);

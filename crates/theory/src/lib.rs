@@ -93,6 +93,7 @@
 mod bounds;
 mod error;
 mod expert;
+mod gate_case;
 mod inputs;
 mod interface;
 mod linear;
@@ -113,6 +114,7 @@ pub use expert::{
     BftComplexity, BftInputs, NormComplexity, bft_complexity, golowich_complexity, golowich_scale,
     neyshabur_complexity, neyshabur_scale,
 };
+pub use gate_case::gate_outside_proofs;
 pub use inputs::{BoundInputs, RouterComplexity, WhatIf};
 pub use interface::{Bound, BoundValue};
 pub use linear::{
@@ -127,7 +129,8 @@ pub use registry::{D1LearnedPattern, D1WorstCase, KratsiosVcShape, ZhaoRestated,
 pub use report::{BoundReport, BoundSettings, ExpertComplexity, bound_report};
 pub use routing::{
     ArrangementLogCount, MlpRouterDim, NatarajanLogCount, arrangement_log_count,
-    linear_router_natarajan_dim, mlp_router_natarajan_shape, natarajan_log_count,
+    linear_router_natarajan_dim, low_rank_router_natarajan_dim, mlp_router_natarajan_shape,
+    natarajan_log_count,
 };
 pub use smoe_nn::ln_gamma;
 pub use special::{LGAMMA_MAX_N, log_binomial, log_binomial_upper, log_gamma};

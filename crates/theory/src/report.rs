@@ -13,7 +13,9 @@ use smoe_nn::{Float, ShapeError};
 use crate::error::check_delta;
 use crate::linear::check_draws;
 use crate::measure::{measure_experts, routed_rows};
-use crate::{BoundInputs, BoundValue, ExpertGroup, Result, RouterComplexity, TheoryError};
+use crate::{
+    BoundInputs, BoundValue, ExpertGroup, Result, RouterComplexity, TheoryError, Validity,
+};
 
 /// Settings of [`bound_report`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -190,7 +192,9 @@ impl BoundReport {
 /// Measures the model: routes `x` through [`Model::infer`] (its top-k routing), reads each
 /// expert's layers from [`Model::params`] and the architecture from [`Model::config`]; then
 /// builds [`BoundInputs`] (D1 with the exact Natarajan count, Σ||x||² with the bias folded,
-/// the VC shape at depth + 1 layers) and evaluates the registry.
+/// the VC shape at depth + 1 layers) and evaluates the registry. For a gate the proofs do not
+/// cover ([`crate::gate_outside_proofs`]) every valid or restated bound is relabelled
+/// [`Validity::OutsideAssumptions`] and its note says why.
 ///
 /// # Shapes
 /// `x` is `[m, d]` with d = [`Model::input_dim`].
@@ -242,7 +246,18 @@ pub fn bound_report<F: Float>(
         expert_layers: depth + 1,
         expert_width: cfg.expert.width.max(1),
     };
-    let bounds = inputs.evaluate()?;
+    let mut bounds = inputs.evaluate()?;
+    if let Some(reason) = crate::gate_outside_proofs(&cfg.gate) {
+        for b in &mut bounds {
+            if matches!(b.validity, Validity::Valid | Validity::Restated) {
+                b.validity = Validity::OutsideAssumptions;
+            }
+            b.note = Some(match b.note.take() {
+                Some(n) => format!("{n}; {reason}"),
+                None => reason.to_string(),
+            });
+        }
+    }
     Ok(BoundReport {
         delta: settings.delta,
         gamma: settings.gamma,

@@ -147,6 +147,41 @@ pub fn linear_router_natarajan_dim(d: usize, t: usize, bias: bool) -> Result<usi
         })
 }
 
+/// d_N of the low-rank top-k router `z = E (P x + c)` (smoe's `low_rank`, E `[T, r]` fixed,
+/// P `[r, d]` and c `[r]` learned): `min(r, T−1) · (d+1)`, at most `r(d+1)` whatever T.
+///
+/// Derivation (\[DERIVED\], the argument of THEORY.md §2.4 with the feature map changed): the
+/// score of expert y is `s_y(x) = ⟨e_y, P x + c⟩ = ⟨vec[P c], e_y ⊗ [x; 1]⟩`, with `e_yᵀ` the
+/// y-th row of E. The top-k set is the S ∈ S_k maximising `Σ_{y∈S} s_y(x) = ⟨vec[P c],
+/// Ψ(x, S)⟩` with the fixed class-sensitive feature map `Ψ(x, S) = (Eᵀ 1_S) ⊗ [x; 1] ∈
+/// R^{r(d+1)}`, a linear multiclass predictor H_Ψ, so d_N ≤ r(d+1) (SSBD Thm 29.7; Daniely et
+/// al. 2015). As for the linear router, a shattering argument only uses the differences
+/// `Ψ(x, S₀) − Ψ(x, S₁) = (Eᵀ (1_{S₀} − 1_{S₁})) ⊗ [x; 1]` with `|S₀| = |S₁|`, which lie in
+/// `(Eᵀ 1^⊥) ⊗ R^{d+1}`, of dimension at most `min(r, T−1)(d+1)`. For r ≥ T−1 this is the
+/// linear router's `(d+1)(T−1)`; for r < T−1 it does not grow with T. It does not depend on
+/// k. (The rank-r bias c is what keeps it so: a free bias b ∈ R^T would add T−1 dimensions.)
+///
+/// # Errors
+/// [`TheoryError::InvalidTopK`] if T = 0; [`TheoryError::InvalidParameter`] for r = 0 or on
+/// overflow.
+pub fn low_rank_router_natarajan_dim(d: usize, t: usize, rank: usize) -> Result<usize> {
+    check_topk(1, t)?;
+    if rank == 0 {
+        return Err(TheoryError::InvalidParameter {
+            name: "rank",
+            value: 0.0,
+            requirement: "at least 1",
+        });
+    }
+    d.checked_add(1)
+        .and_then(|d1| d1.checked_mul(rank.min(t - 1)))
+        .ok_or(TheoryError::InvalidParameter {
+            name: "d_N",
+            value: f64::INFINITY,
+            requirement: "representable as usize",
+        })
+}
+
 /// The parameter-count form of d_N for an MLP (ReLU) router (THEORY.md §2.6).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MlpRouterDim {

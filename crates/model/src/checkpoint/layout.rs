@@ -8,7 +8,6 @@ use std::path::Path;
 
 use safetensors::SafeTensors;
 use safetensors::tensor::Dtype;
-use smoe_gating::GateConfig;
 use smoe_nn::ActivationKind;
 use smoe_router::RouterConfig;
 
@@ -54,9 +53,11 @@ fn visit_sparse(
             linear("router.layers.0", d, hidden, visit)?;
             linear("router.layers.1", hidden, t, visit)?;
         }
+        // E [T, r] is re-created from the seed, not stored
+        RouterConfig::LowRank { rank } => linear("router.proj", d, rank, visit)?,
     }
-    if c.gate == GateConfig::NoisyTopk {
-        visit("gate.noise.weight", &[t, d])?;
+    for (name, shape) in c.gate.param_shapes(d, t) {
+        visit(&format!("gate.{name}"), &shape)?;
     }
     let e = &c.expert;
     for j in 0..t {
