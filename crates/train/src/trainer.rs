@@ -7,7 +7,7 @@ use ndarray::{Array1, Axis};
 use rand::seq::SliceRandom;
 use smoe_model::{AuxGrad, Model, ModelError, build_model};
 use smoe_nn::{Adam, AdamConfig, Optimizer, Progress, Sgd, SgdConfig, stream_rng};
-use smoe_tasks::{Dataset, LoadedData, load_data};
+use smoe_tasks::{Dataset, LoadedData, Task, load_data};
 use smoe_theory::{BoundSettings, bound_report};
 
 use crate::aux::{BALANCE_CONVENTION, balance, importance, z_loss};
@@ -98,12 +98,32 @@ struct EpochSums {
 }
 
 /// Everything an epoch needs besides the model and the optimiser.
+#[derive(Clone, Copy)]
 struct EpochCtx<'a> {
     cfg: &'a TrainConfig,
     loss: &'a dyn Loss,
     schedule: &'a LrSchedule,
     data: &'a Dataset<f32>,
     experts: usize,
+}
+
+/// The task to draw fresh training batches from when the data config sets
+/// `fresh_batches` (see [`smoe_tasks::SyntheticData::fresh_batches`]); `None` otherwise.
+///
+/// # Errors
+/// [`TrainError::InvalidConfig`] if `fresh_batches` is set but the data carries no task.
+fn fresh_task(data: &LoadedData) -> Result<Option<&Task>> {
+    if !data.config.fresh_batches() {
+        return Ok(None);
+    }
+    data.task
+        .as_ref()
+        .map(Some)
+        .ok_or(TrainError::InvalidConfig {
+            field: "data.fresh_batches",
+            value: "true".into(),
+            reason: "needs a synthetic task to draw from (the data carries none)",
+        })
 }
 
 /// Runs one epoch; `Err(reason)` inside `Ok` reports divergence.
@@ -242,7 +262,10 @@ pub fn train_in(
 }
 
 /// Trains `model` (any [`Model`], e.g. one assembled with `SparseMoe::from_parts` from a
-/// user's own router, gate and experts) with `loss` (any [`Loss`]) on `data.train`,
+/// user's own router, gate and experts) with `loss` (any [`Loss`]) on `data.train` (or, with
+/// `data.fresh_batches`, on `m_train` fresh samples of `data.task` per epoch, drawn from the
+/// stream `("task-fresh", epoch)` of the seed; the train metrics are then measured on the
+/// fixed `data.train`, which the model never trains on),
 /// evaluates it on `data.train` and `data.test` as `settings.train.eval_every` says, and
 /// computes every bound when `settings.eval.bounds` is on and the loss has a bounded
 /// surrogate. `settings` gives the seed and the `train`, `aux` and `eval` sections; the
@@ -305,10 +328,24 @@ pub fn fit(
     let mut step = 0;
     let mut train_secs = 0.0;
     let gaps = loss.gaps();
+    let fresh = fresh_task(data)?;
     for epoch in 1..=cfg.train.epochs {
-        order.shuffle(&mut shuffle);
         let t = Instant::now();
-        let sums = run_epoch(&ctx, model, opt.as_mut(), &order, &mut step, epoch)?;
+        let sums = match fresh {
+            // fresh batches: m_train new samples of the task in drawn order (i.i.d. already)
+            Some(task) => {
+                let set = task.sample::<f32>(
+                    m_train,
+                    &mut stream_rng(cfg.seed, "task-fresh", epoch as u64),
+                )?;
+                let ctx = EpochCtx { data: &set, ..ctx };
+                run_epoch(&ctx, model, opt.as_mut(), &order, &mut step, epoch)?
+            }
+            None => {
+                order.shuffle(&mut shuffle);
+                run_epoch(&ctx, model, opt.as_mut(), &order, &mut step, epoch)?
+            }
+        };
         train_secs += t.elapsed().as_secs_f64();
         let sums = match sums {
             Ok(s) => s,
