@@ -23,16 +23,22 @@ pub enum Validity {
     Heuristic,
     /// Constants unknown (set to 1): usable for trends only, never as an absolute value.
     ShapeOnly,
+    /// The model breaks an assumption of the bound (e.g. sigmoid experts where the bound
+    /// needs ReLU/identity, positively homogeneous activations with act(0) = 0): the number is
+    /// evaluated as if it held and is no bound for this model.
+    NotCovered,
 }
 
 impl Validity {
-    /// The label as written in run records: `valid`, `restated`, `heuristic`, `shape_only`.
+    /// The label as written in run records: `valid`, `restated`, `heuristic`, `shape_only`,
+    /// `not_covered`.
     pub fn label(&self) -> &'static str {
         match self {
             Validity::Valid => "valid",
             Validity::Restated => "restated",
             Validity::Heuristic => "heuristic",
             Validity::ShapeOnly => "shape_only",
+            Validity::NotCovered => "not_covered",
         }
     }
 }

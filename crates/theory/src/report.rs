@@ -13,7 +13,9 @@ use smoe_nn::{Float, ShapeError};
 use crate::error::check_delta;
 use crate::linear::check_draws;
 use crate::measure::{measure_experts, routed_rows};
-use crate::{BoundInputs, BoundValue, ExpertGroup, Result, RouterComplexity, TheoryError};
+use crate::{
+    BoundInputs, BoundValue, ExpertGroup, Result, RouterComplexity, TheoryError, Validity,
+};
 
 /// Settings of [`bound_report`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -185,12 +187,41 @@ impl BoundReport {
     }
 }
 
+/// Why the experts of `e` break the bounds' assumptions, if they do: every expert measure of
+/// the report (Golowich, Neyshabur, BFT; the linear closed form and Monte Carlo at depth 0)
+/// and the VC shape assume ReLU, PReLU or identity activations, which are positively
+/// homogeneous with act(0) = 0, and an affine output layer. The sigmoid is 1/4-Lipschitz but
+/// neither (σ(0) = 1/2), and an output activation makes a depth-0 expert non-linear, so for
+/// such experts every bound is labelled [`Validity::NotCovered`] instead of silently used.
+fn expert_caveat(e: &smoe_experts::ExpertConfig) -> Option<String> {
+    use smoe_nn::ActivationKind;
+    let hidden = e.depth > 0 && e.activation == ActivationKind::Sigmoid;
+    let output = e.output_activation != ActivationKind::None;
+    match (hidden, output) {
+        (false, false) => None,
+        _ => Some(format!(
+            "experts with {}{}{}: the expert measures and the VC shape assume ReLU/PReLU/identity \
+             activations (positively homogeneous, act(0) = 0) and an affine output; σ is \
+             1/4-Lipschitz but σ(0) = 1/2 and it is not homogeneous",
+            if hidden { "sigmoid hidden layers" } else { "" },
+            if hidden && output { " and " } else { "" },
+            if output {
+                format!("output_activation = {:?}", e.output_activation).to_lowercase()
+            } else {
+                String::new()
+            },
+        )),
+    }
+}
+
 /// Evaluates every bound for `model` on its training inputs `x [m, d]`.
 ///
 /// Measures the model: routes `x` through [`Model::infer`] (its top-k routing), reads each
 /// expert's layers from [`Model::params`] and the architecture from [`Model::config`]; then
 /// builds [`BoundInputs`] (D1 with the exact Natarajan count, Σ||x||² with the bias folded,
-/// the VC shape at depth + 1 layers) and evaluates the registry.
+/// the VC shape at depth + 1 layers) and evaluates the registry. For sigmoid experts (hidden
+/// layers or an output activation) every bound is labelled [`Validity::NotCovered`] with the
+/// reason in its note: their assumptions (ReLU/identity activations) do not hold.
 ///
 /// # Shapes
 /// `x` is `[m, d]` with d = [`Model::input_dim`].
@@ -242,7 +273,16 @@ pub fn bound_report<F: Float>(
         expert_layers: depth + 1,
         expert_width: cfg.expert.width.max(1),
     };
-    let bounds = inputs.evaluate()?;
+    let mut bounds = inputs.evaluate()?;
+    if let Some(caveat) = expert_caveat(&cfg.expert) {
+        for b in &mut bounds {
+            b.validity = Validity::NotCovered;
+            b.note = Some(match b.note.take() {
+                Some(n) => format!("not covered: {caveat}; {n}"),
+                None => format!("not covered: {caveat}"),
+            });
+        }
+    }
     Ok(BoundReport {
         delta: settings.delta,
         gamma: settings.gamma,
