@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use smoe_tasks::DataDescription;
-use smoe_theory::BoundReport;
+use smoe_theory::{BoundReport, VoronoiLoss};
 
 use crate::metrics::Scalars;
 use crate::{EvalMetrics, TrainConfig};
@@ -132,6 +132,13 @@ pub struct RunRecord {
     /// Every bound with all its terms, δ and γ (absent if the run diverged, `eval.bounds` is
     /// off, or no bound of smoe covers the run's loss or model).
     pub bounds: Option<BoundReport>,
+    /// Parameter recovery of the final model: the Voronoi loss D₁ against the teacher
+    /// (THEORY.md §7.3, [`smoe_theory::voronoi_loss`]) with its parts, its cells and the
+    /// alignment. Present for a `softmax-gated-regression` task with a model whose mixing
+    /// measure can be read (linear router, full softmax gate, depth-0 experts of the
+    /// teacher's form); absent otherwise, and absent from the JSON then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<VoronoiLoss>,
     /// Wall-clock timings.
     pub timings: Timings,
 }
@@ -140,7 +147,8 @@ impl RunRecord {
     /// Every named scalar of the record, listed once (the sweep summary, the plots and the
     /// report are generated from this list): `train.<metric>` and `test.<metric>` of the final
     /// evaluation, its gaps by name, `init_test.<metric>`, the bounds' `<bound>.<term>` and
-    /// complexity measures, `bayes_error`, `params`, and the timings `train_secs`,
+    /// complexity measures, `recovery.{total, mass, exact, over, shift_beta0}` when the run
+    /// has a Voronoi loss, `bayes_error`, `params`, and the timings `train_secs`,
     /// `total_secs`, `train_samples_per_sec`.
     pub fn scalars(&self) -> Vec<(String, Option<f64>)> {
         let mut out = Vec::new();
@@ -165,6 +173,13 @@ impl RunRecord {
                 b.scalars()
                     .into_iter()
                     .map(|(k, v)| (k, v.is_finite().then_some(v))),
+            );
+        }
+        if let Some(r) = &self.recovery {
+            out.extend(
+                r.scalars()
+                    .into_iter()
+                    .map(|(k, v)| (format!("recovery.{k}"), v.is_finite().then_some(v))),
             );
         }
         out.push(("bayes_error".into(), self.bayes_error));

@@ -8,7 +8,7 @@ use rand::seq::SliceRandom;
 use smoe_model::{AuxGrad, Model, ModelError, build_model};
 use smoe_nn::{Adam, AdamConfig, Optimizer, Progress, Sgd, SgdConfig, stream_rng};
 use smoe_tasks::{Dataset, LoadedData, Task, load_data};
-use smoe_theory::{BoundSettings, bound_report};
+use smoe_theory::{BoundSettings, bound_report, model_voronoi_loss};
 
 use crate::aux::{BALANCE_CONVENTION, balance, importance, z_loss};
 use crate::loss::{Loss, build_loss};
@@ -268,7 +268,9 @@ pub fn train_in(
 /// fixed `data.train`, which the model never trains on),
 /// evaluates it on `data.train` and `data.test` as `settings.train.eval_every` says, and
 /// computes every bound when `settings.eval.bounds` is on and the loss has a bounded
-/// surrogate. `settings` gives the seed and the `train`, `aux` and `eval` sections; the
+/// surrogate, and the Voronoi loss against the teacher when `data.task` is
+/// `softmax-gated-regression` and the model's mixing measure can be read
+/// ([`RunRecord::recovery`]). `settings` gives the seed and the `train`, `aux` and `eval` sections; the
 /// record's config is `settings` with its model, loss and data replaced by what was used
 /// (`model.config()`, `loss.config()`, `data.config`).
 ///
@@ -409,6 +411,13 @@ pub fn fit(
         }
         _ => None,
     };
+    // parameter recovery against a softmax-gated teacher, when the model's measure is readable
+    let recovery = match (&final_eval, data.task.as_ref()) {
+        (Some(_), Some(task)) => task
+            .softmax_gated_teacher()
+            .and_then(|t| model_voronoi_loss(&*model, t).ok()),
+        _ => None,
+    };
     Ok(RunRecord {
         schema: SCHEMA,
         smoe_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -429,6 +438,7 @@ pub fn fit(
         epochs,
         final_eval,
         bounds,
+        recovery,
         timings: Timings {
             train_secs,
             eval_secs,
