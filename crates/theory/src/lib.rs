@@ -136,4 +136,6 @@ pub use routing::{
 };
 pub use smoe_nn::ln_gamma;
 pub use special::{LGAMMA_MAX_N, log_binomial, log_binomial_upper, log_gamma};
-pub use voronoi::{MixingMeasure, VoronoiLoss, model_voronoi_loss, voronoi_d1, voronoi_loss};
+pub use voronoi::{
+    MixingMeasure, VoronoiLoss, VoronoiTerms, model_voronoi_loss, voronoi_d1, voronoi_loss,
+};

@@ -216,6 +216,21 @@ fn expert_tensor(name: &str) -> Option<(usize, bool)> {
     }
 }
 
+/// D₁ with its parts and cells, as [`voronoi_d1`] computes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VoronoiTerms {
+    /// `D₁ = mass + exact + over`.
+    pub total: f64,
+    /// The mass term.
+    pub mass: f64,
+    /// The exactly-fitted cells' term.
+    pub exact: f64,
+    /// The over-fitted cells' term.
+    pub over: f64,
+    /// The cell `Aⱼ` of each true component (fitted indices, increasing).
+    pub cells: Vec<Vec<usize>>,
+}
+
 /// D₁ with its parts and the alignment that fixed the translation ([`voronoi_loss`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VoronoiLoss {
@@ -293,15 +308,11 @@ fn check_pair(op: &'static str, fitted: &MixingMeasure, truth: &MixingMeasure) -
 /// `Δβ₁ᵢⱼ = β₁ᵢ − β₁ⱼ*`, `Δηᵢⱼ = ηᵢ − ηⱼ*`, Euclidean norms. The cell
 /// `Aⱼ = {i : ‖θᵢ − θⱼ*‖ ≤ ‖θᵢ − θₗ*‖ ∀ℓ}` with `θ = (β₁, η)`; a fitted component equally near
 /// two true ones goes to the lower true index, so the cells partition the fitted components.
-/// Returns `(total, mass, exact, over, cells)`.
 ///
 /// # Errors
 /// [`TheoryError::Shape`] if the measures' widths differ or a measure's arrays disagree on k;
 /// [`TheoryError::Recovery`] for an empty measure; [`TheoryError::NonFinite`] on NaN/inf.
-pub fn voronoi_d1(
-    fitted: &MixingMeasure,
-    truth: &MixingMeasure,
-) -> Result<(f64, f64, f64, f64, Vec<Vec<usize>>)> {
+pub fn voronoi_d1(fitted: &MixingMeasure, truth: &MixingMeasure) -> Result<VoronoiTerms> {
     check_pair("voronoi_d1", fitted, truth)?;
     let theta_dist = |i: usize, j: usize| {
         let b = dist(fitted.beta1.row(i), truth.beta1.row(j));
@@ -334,7 +345,13 @@ pub fn voronoi_d1(
             value: total,
         });
     }
-    Ok((total, mass, exact, over, cells))
+    Ok(VoronoiTerms {
+        total,
+        mass,
+        exact,
+        over,
+        cells,
+    })
 }
 
 /// The Voronoi loss with the translation fixed by the reference component (THEORY.md §7.1,
@@ -401,7 +418,13 @@ pub fn voronoi_loss(
     for mut row in aligned.beta1.rows_mut() {
         row += &shift1;
     }
-    let (total, mass, exact, over, cells) = voronoi_d1(&aligned, truth)?;
+    let VoronoiTerms {
+        total,
+        mass,
+        exact,
+        over,
+        cells,
+    } = voronoi_d1(&aligned, truth)?;
     Ok(VoronoiLoss {
         total,
         mass,
