@@ -84,8 +84,9 @@ impl SoftmaxGatedTeacher {
     /// near 0 at the centre, so no component is negligible); the reference `(β₀, β₁) = (0, 0)`
     /// last; then for each component `aᵢ ~ N(0, (s²/d) I_d)` and `bᵢ = −aᵢᵀc + N(0, 1)`
     /// (each expert's affine value is near 0 at the centre, where σ is not saturated), with
-    /// `s =` [`RANDOM_SLOPE_SCALE`].
-    pub(crate) fn random(d: usize, k: usize, experts: ExpertForm, rng: &mut SmoeRng) -> Self {
+    /// `s =` [`RANDOM_SLOPE_SCALE`]. The task calls it with its validated `d, k ≥ 1` (for
+    /// `k = 0` the teacher is empty).
+    pub fn random(d: usize, k: usize, experts: ExpertForm, rng: &mut SmoeRng) -> Self {
         let std = RANDOM_SLOPE_SCALE / (d as f64).sqrt();
         let mut beta0 = Array1::zeros(k);
         let mut beta1 = Array2::zeros((k, d));
