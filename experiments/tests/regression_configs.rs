@@ -49,3 +49,38 @@ fn l2_norm_regression_config_trains_on_fresh_batches() {
     let fin = out.record.final_eval.expect("final");
     assert!(fin.test.get("mse").is_some_and(f64::is_finite));
 }
+
+/// `[model.expert] output_activation` is new: old configs (without it) read as before and
+/// their resolved form does not mention it; `"sigmoid"` at depth 0 is the FFN expert; `"prelu"`
+/// is refused with a clear message.
+#[test]
+fn output_activation_key_keeps_old_configs() {
+    let old = load("train-regression.toml", &[]);
+    let e = old.model.as_sparse().expect("sparse").expert;
+    assert_eq!(e.output_activation, smoe_nn::ActivationKind::None);
+    let json = serde_json::to_string(&old).expect("json");
+    assert!(!json.contains("output_activation"), "{json}");
+    let sig = load(
+        "train-regression.toml",
+        &[
+            "model.expert.depth=0",
+            "model.expert.output_activation=\"sigmoid\"",
+        ],
+    );
+    let e = sig.model.as_sparse().expect("sparse").expert;
+    assert_eq!(
+        (e.depth, e.output_activation),
+        (0, smoe_nn::ActivationKind::Sigmoid)
+    );
+    assert!(
+        serde_json::to_string(&sig)
+            .expect("json")
+            .contains("\"output_activation\":\"sigmoid\"")
+    );
+    let bad = load(
+        "train-regression.toml",
+        &["model.expert.output_activation=\"prelu\"", "train.epochs=1"],
+    );
+    let e = train(&bad, &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("output_activation"), "{e}");
+}
