@@ -81,6 +81,8 @@ fn changed(path: &str, v: &Value) -> toml::Value {
                 "constant" => "cosine",
                 "relu" => "none",
                 "pytorch_uniform" => "kaiming_normal",
+                "sigmoid" if path.ends_with("activation") => "none",
+                "sigmoid" => "linear",
                 other => panic!("{path} = {other:?}: add an alternative value to `changed`"),
             }
             .into(),
