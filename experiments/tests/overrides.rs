@@ -82,6 +82,8 @@ fn changed(path: &str, v: &Value) -> toml::Value {
                 "relu" => "none",
                 "pytorch_uniform" => "kaiming_normal",
                 "none" => "tanh", // the dense-to-sparse gate's activation
+                "sigmoid" if path.ends_with("activation") => "none",
+                "sigmoid" => "linear",
                 other => panic!("{path} = {other:?}: add an alternative value to `changed`"),
             }
             .into(),

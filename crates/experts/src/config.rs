@@ -11,8 +11,15 @@ pub struct ExpertConfig {
     pub depth: usize,
     /// Units per hidden layer (default 32, as the model's default); must be ≥ 1 when depth ≥ 1.
     pub width: usize,
-    /// Hidden activation (default relu).
+    /// Hidden activation (default relu); unused at depth 0.
     pub activation: ActivationKind,
+    /// Activation on the output scalar, `y = out_act(h wᵀ + b)` (default `none`: the output
+    /// layer is affine, as every expert before this key existed, so old configs read the same).
+    /// `"sigmoid"` at depth 0 is Nguyen et al.'s FFN expert `h(x) = σ(aᵀx + b)`. `relu`,
+    /// `sigmoid` or `none`; `prelu` is refused (it would add a parameter to the checkpoint
+    /// layout). Omitted from the serialised config when `none`.
+    #[serde(skip_serializing_if = "is_identity")]
+    pub output_activation: ActivationKind,
     /// Initialisation of every layer (default pytorch_uniform).
     pub init: Init,
 }
@@ -23,14 +30,20 @@ impl Default for ExpertConfig {
             depth: 1,
             width: 32,
             activation: ActivationKind::Relu,
+            output_activation: ActivationKind::None,
             init: Init::PytorchUniform,
         }
     }
 }
 
+fn is_identity(kind: &ActivationKind) -> bool {
+    *kind == ActivationKind::None
+}
+
 impl ExpertConfig {
-    /// One example config of every expert shape smoe builds (linear, ReLU, PReLU, identity,
-    /// two hidden layers): the catalogue the shared tests iterate.
+    /// One example config of every expert shape smoe builds (linear, ReLU, PReLU, sigmoid,
+    /// identity, two hidden layers, the sigmoid FFN expert `σ(aᵀx + b)` at depth 0 and a
+    /// sigmoid output after a ReLU layer): the catalogue the shared tests iterate.
     pub fn examples() -> Vec<ExpertConfig> {
         let base = ExpertConfig {
             width: 5,
@@ -48,6 +61,19 @@ impl ExpertConfig {
                 ..base
             },
             ExpertConfig { depth: 2, ..base },
+            ExpertConfig {
+                activation: ActivationKind::Sigmoid,
+                ..base
+            },
+            ExpertConfig {
+                depth: 0,
+                output_activation: ActivationKind::Sigmoid,
+                ..base
+            },
+            ExpertConfig {
+                output_activation: ActivationKind::Sigmoid,
+                ..base
+            },
         ]
     }
 
@@ -76,8 +102,14 @@ impl ExpertConfig {
     /// Checks the config.
     ///
     /// # Errors
-    /// [`ExpertError::ZeroDim`] for `width = 0` with `depth ≥ 1`.
+    /// [`ExpertError::ZeroDim`] for `width = 0` with `depth ≥ 1`;
+    /// [`ExpertError::OutputActivation`] for `output_activation = "prelu"`.
     pub fn validate(&self) -> Result<()> {
+        if self.output_activation == ActivationKind::Prelu {
+            return Err(ExpertError::OutputActivation {
+                activation: self.output_activation,
+            });
+        }
         if self.depth > 0 && self.width == 0 {
             return Err(ExpertError::ZeroDim(smoe_nn::ZeroDim {
                 what: "expert hidden width",

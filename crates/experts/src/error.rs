@@ -1,4 +1,4 @@
-use smoe_nn::NnError;
+use smoe_nn::{ActivationKind, NnError};
 use thiserror::Error;
 
 /// Errors of experts.
@@ -10,6 +10,14 @@ pub enum ExpertError {
     /// An array had the wrong shape.
     #[error(transparent)]
     Shape(#[from] smoe_nn::ShapeError),
+    /// An output activation with parameters (PReLU), which the expert does not support.
+    #[error(
+        "expert output_activation = {activation:?} is not supported (use \"none\", \"relu\" or \"sigmoid\")"
+    )]
+    OutputActivation {
+        /// The refused activation.
+        activation: ActivationKind,
+    },
     /// An error from a dense layer.
     #[error(transparent)]
     Nn(#[from] NnError),

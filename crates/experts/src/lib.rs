@@ -1,8 +1,9 @@
 //! Experts for smoe: each runs on one contiguous group of rows and returns one scalar per row.
 //!
 //! - [`Expert`]: the trait a user implements to plug in their own expert;
-//! - [`MlpExpert`]: `depth` hidden layers of `width` units (ReLU, PReLU or none), then a linear
-//!   layer to one scalar; depth 0 is a linear expert;
+//! - [`MlpExpert`]: `depth` hidden layers of `width` units (ReLU, PReLU, sigmoid or none), then
+//!   a linear layer to one scalar, optionally through an output activation; depth 0 is a linear
+//!   expert, or with `output_activation = "sigmoid"` the FFN expert `σ(aᵀx + b)`;
 //! - [`ExpertConfig`] and [`build_experts`]: the config form, each expert drawing its initial
 //!   weights from its own stream so adding an expert never changes another;
 //! - [`Tape`]: what a forward pass saves for its backward.

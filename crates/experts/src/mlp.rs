@@ -4,16 +4,25 @@ use smoe_nn::{Activation, Float, Linear, ParamMut, ParamRef, SmoeRng};
 
 use crate::{Expert, ExpertConfig, ExpertError, Result, Tape};
 
-/// `depth` hidden layers `h_{l+1} = act(h_l W_lᵀ + b_l)`, then `y = h_depth wᵀ + b` (one scalar).
+/// `depth` hidden layers `h_{l+1} = act(h_l W_lᵀ + b_l)` (`h_0 = x`), then
+/// `y = out_act(h_depth wᵀ + b)` (one scalar); `out_act` is the identity unless the config sets
+/// [`ExpertConfig::output_activation`]. Depth 0 with `output_activation = "sigmoid"` is Nguyen
+/// et al.'s FFN expert `h(x) = σ(aᵀx + b)` (THEORY.md §7.2); depth 0 without it is linear.
+///
+/// Backward: with `z = h_depth wᵀ + b`, `dL/dz = out_act'(z) dL/dy`, then the usual chain through
+/// the layers.
 ///
 /// Parameters: `layers.{l}.weight [out, in]`, `layers.{l}.bias [out]` for `l = 0..=depth` (the
-/// last is the output layer), and for PReLU `acts.{l}.weight [1]` for `l < depth`.
+/// last is the output layer), and for PReLU `acts.{l}.weight [1]` for `l < depth` (the output
+/// activation has no parameters: PReLU is refused there by [`ExpertConfig::validate`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MlpExpert<F> {
     /// Hidden layers then the output layer.
     pub layers: Vec<Linear<F>>,
     /// One activation per hidden layer.
     pub acts: Vec<Activation<F>>,
+    /// The activation on the output scalar (identity by default; never PReLU).
+    pub out_act: Activation<F>,
 }
 
 impl<F: Float> MlpExpert<F> {
@@ -38,7 +47,27 @@ impl<F: Float> MlpExpert<F> {
         let acts = (0..cfg.depth)
             .map(|_| Activation::new(cfg.activation))
             .collect();
-        Ok(Self { layers, acts })
+        Ok(Self {
+            layers,
+            acts,
+            out_act: Activation::new(cfg.output_activation),
+        })
+    }
+
+    /// Whether the output activation is not the identity (its pre-activation is then taped).
+    fn has_out_act(&self) -> bool {
+        !matches!(self.out_act, Activation::Identity)
+    }
+
+    /// Applies the output activation in place; returns the pre-activations `z [n, 1]` when
+    /// there is one.
+    fn apply_out_act(&self, out: &mut [F]) -> Option<Array2<F>> {
+        if !self.has_out_act() {
+            return None;
+        }
+        let z = Array2::from_shape_vec((out.len(), 1), out.to_vec()).ok()?;
+        self.out_act.forward(z.as_slice().unwrap_or(&[]), out);
+        Some(z)
     }
 
     /// Hidden layers.
@@ -106,17 +135,20 @@ impl<F: Float> Expert<F> for MlpExpert<F> {
 
     fn forward(&self, x: ArrayView2<'_, F>, out: &mut [F]) -> Result<Tape<F>> {
         self.check_rows("MlpExpert::forward", x, out.len())?;
-        let mut saved = Vec::with_capacity(2 * self.depth());
+        let mut saved = Vec::with_capacity(2 * self.depth() + 1);
         let h = self.hidden(x, Some(&mut saved))?;
         self.output(h.as_ref().map_or(x, |a| a.view()), out)?;
         saved.extend(h);
+        saved.extend(self.apply_out_act(out));
         Ok(Tape { saved })
     }
 
     fn infer(&self, x: ArrayView2<'_, F>, out: &mut [F]) -> Result<()> {
         self.check_rows("MlpExpert::infer", x, out.len())?;
         let h = self.hidden(x, None)?;
-        self.output(h.as_ref().map_or(x, |a| a.view()), out)
+        self.output(h.as_ref().map_or(x, |a| a.view()), out)?;
+        self.apply_out_act(out);
+        Ok(())
     }
 
     fn backward(
@@ -128,13 +160,33 @@ impl<F: Float> Expert<F> for MlpExpert<F> {
     ) -> Result<()> {
         self.check_rows("MlpExpert::backward", x, dout.len())?;
         let depth = self.depth();
-        if tape.saved.len() != 2 * depth {
+        let taped = 2 * depth + usize::from(self.has_out_act());
+        if tape.saved.len() != taped {
             return Err(ExpertError::from(smoe_nn::ShapeError {
                 op: "MlpExpert::backward (tape)",
-                expected: vec![2 * depth],
+                expected: vec![taped],
                 got: vec![tape.saved.len()],
             }));
         }
+        // output activation: dL/dz = out_act'(z) dL/dy
+        let dz;
+        let dout = match tape.saved.get(2 * depth) {
+            Some(z) if z.len() == dout.len() => {
+                let mut d = vec![F::zero(); dout.len()];
+                self.out_act
+                    .backward(z.as_slice().unwrap_or(&[]), dout, &mut d);
+                dz = d;
+                &dz[..]
+            }
+            Some(z) => {
+                return Err(ExpertError::from(smoe_nn::ShapeError {
+                    op: "MlpExpert::backward (tape)",
+                    expected: vec![dout.len(), 1],
+                    got: z.shape().to_vec(),
+                }));
+            }
+            None => dout,
+        };
         // output layer: y = h w + b, one scalar per row
         let h_last = if depth == 0 {
             x

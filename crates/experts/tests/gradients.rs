@@ -1,9 +1,15 @@
 //! Central-difference checks of the MLP expert's backward for every expert shape of the
-//! catalogue ([`ExpertConfig::examples`]) plus each activation at depths 0, 1 and 3.
+//! catalogue ([`ExpertConfig::examples`]) plus each activation at depths 0, 1 and 3, and a
+//! sigmoid output activation at depths 0 and 2.
 
 use ndarray::Array2;
 use smoe_experts::{Expert, ExpertConfig, ExpertError, build_experts};
 use smoe_nn::{ActivationKind, check_gradient, grad_vector, param_vector, set_param_vector};
+
+/// Central-difference step: 1e-5 balances round-off (~1e-16 / h) and truncation (~h²) for the
+/// small first-layer gradients of a deep sigmoid stack (about 5e-5 at depth 3), where 1e-6 left
+/// a round-off of 2e-10 against the 1e-4 floor. Inputs stay ≥ 1e-3 from the ReLU kink.
+const STEP: f64 = 1e-5;
 
 /// The catalogue, then the cases this test has always had (width 6, depth 0, 1, 3, every
 /// activation).
@@ -12,6 +18,7 @@ fn cases() -> Vec<ExpertConfig> {
     for activation in [
         ActivationKind::Relu,
         ActivationKind::Prelu,
+        ActivationKind::Sigmoid,
         ActivationKind::None,
     ] {
         for depth in [0, 1, 3] {
@@ -19,6 +26,18 @@ fn cases() -> Vec<ExpertConfig> {
                 depth,
                 width: 6,
                 activation,
+                ..Default::default()
+            });
+        }
+    }
+    // a sigmoid on the output, after every hidden activation and at depth 0 (σ(aᵀx + b))
+    for activation in [ActivationKind::Relu, ActivationKind::Sigmoid] {
+        for depth in [0, 2] {
+            v.push(ExpertConfig {
+                depth,
+                width: 6,
+                activation,
+                output_activation: ActivationKind::Sigmoid,
                 ..Default::default()
             });
         }
@@ -78,7 +97,7 @@ fn mlp_expert_matches_finite_differences() {
             drop(p);
             loss(e.as_ref(), &x)
         };
-        let r = check_gradient(&mut f, &theta, &grads, None, 1e-6, 1e-4);
+        let r = check_gradient(&mut f, &theta, &grads, None, STEP, 1e-4);
         assert!(r.max_rel_err < 1e-6, "{cfg:?} params: {r:?}");
         let mut p = Vec::new();
         e.params_mut("e", &mut p);
@@ -90,7 +109,7 @@ fn mlp_expert_matches_finite_differences() {
             let xp = Array2::from_shape_vec((n, d), v.to_vec()).expect("shape");
             loss(e.as_ref(), &xp)
         };
-        let r = check_gradient(&mut g, &xv, &dxv, None, 1e-6, 1e-4);
+        let r = check_gradient(&mut g, &xv, &dxv, None, STEP, 1e-4);
         assert!(r.max_rel_err < 1e-6, "{cfg:?} input: {r:?}");
     }
 }
@@ -162,4 +181,41 @@ fn bad_shapes_are_errors() {
         );
     }
     assert!(build_experts::<f32>(&ExpertConfig::default(), 0, 1, 0).is_err());
+    let prelu_out = ExpertConfig {
+        output_activation: ActivationKind::Prelu,
+        ..Default::default()
+    };
+    let e = prelu_out.validate().unwrap_err();
+    assert!(e.to_string().contains("output_activation"), "{e}");
+    assert!(build_experts::<f32>(&prelu_out, 4, 1, 0).is_err());
+}
+
+/// Depth 0 with a sigmoid output is exactly `σ(aᵀx + b)` of its one layer; without it the
+/// same weights give `aᵀx + b`.
+#[test]
+fn depth_zero_sigmoid_is_sigma_of_affine() {
+    let sig = ExpertConfig {
+        depth: 0,
+        output_activation: ActivationKind::Sigmoid,
+        ..Default::default()
+    };
+    let lin = ExpertConfig {
+        depth: 0,
+        ..Default::default()
+    };
+    let es = build_experts::<f64>(&sig, 3, 1, 5).expect("sig").remove(0);
+    let el = build_experts::<f64>(&lin, 3, 1, 5).expect("lin").remove(0);
+    let mut p = Vec::new();
+    es.params("e", &mut p);
+    assert_eq!(p.len(), 2, "weight and bias only");
+    let (a, b) = (p[0].value.to_vec(), p[1].value[0]);
+    let x = Array2::from_shape_fn((4, 3), |(i, j)| (i as f64 - 1.5) * 0.7 + j as f64 * 0.3);
+    let (mut ys, mut yl) = (vec![0.0; 4], vec![0.0; 4]);
+    es.infer(x.view(), &mut ys).expect("infer");
+    el.infer(x.view(), &mut yl).expect("infer");
+    for (i, row) in x.rows().into_iter().enumerate() {
+        let z: f64 = b + row.iter().zip(&a).map(|(u, v)| u * v).sum::<f64>();
+        assert!((yl[i] - z).abs() < 1e-14);
+        assert!((ys[i] - 1.0 / (1.0 + (-z).exp())).abs() < 1e-15);
+    }
 }

@@ -1,4 +1,4 @@
-//! Activations: ReLU, PReLU with a learnable slope, identity.
+//! Activations: ReLU, PReLU with a learnable slope, the logistic sigmoid, identity.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,8 +13,24 @@ pub enum ActivationKind {
     Relu,
     /// `a` if `a > 0`, else `s a` with a learnable slope `s` (initially 0.25, as `nn.PReLU`).
     Prelu,
+    /// The logistic sigmoid `σ(a) = 1 / (1 + exp(-a))`, with `σ'(a) = σ(a) (1 - σ(a))`.
+    /// Values in (0, 1); 1/4-Lipschitz; σ(0) = 1/2, so not positively homogeneous (Nguyen et
+    /// al.'s FFN experts `h(x) = σ(aᵀx + b)`, THEORY.md §7.2).
+    Sigmoid,
     /// The identity: a layer without it is linear.
     None,
+}
+
+/// `σ(a) = 1 / (1 + exp(-a))`, evaluated without overflow on either side
+/// (`exp(a) / (1 + exp(a))` for `a < 0`).
+pub fn sigmoid<F: Float>(a: F) -> F {
+    let one = F::one();
+    if a >= F::zero() {
+        one / (one + (-a).exp())
+    } else {
+        let e = a.exp();
+        e / (one + e)
+    }
 }
 
 /// PReLU's learnable slope, one scalar per layer (as PyTorch's `nn.PReLU()` default).
@@ -42,6 +58,8 @@ pub enum Activation<F> {
     Relu,
     /// See [`ActivationKind::Prelu`].
     Prelu(Prelu<F>),
+    /// See [`ActivationKind::Sigmoid`].
+    Sigmoid,
     /// See [`ActivationKind::None`].
     Identity,
 }
@@ -52,6 +70,7 @@ impl<F: Float> Activation<F> {
         match kind {
             ActivationKind::Relu => Self::Relu,
             ActivationKind::Prelu => Self::Prelu(Prelu::default()),
+            ActivationKind::Sigmoid => Self::Sigmoid,
             ActivationKind::None => Self::Identity,
         }
     }
@@ -61,6 +80,7 @@ impl<F: Float> Activation<F> {
         match self {
             Self::Relu => ActivationKind::Relu,
             Self::Prelu(_) => ActivationKind::Prelu,
+            Self::Sigmoid => ActivationKind::Sigmoid,
             Self::Identity => ActivationKind::None,
         }
     }
@@ -85,12 +105,17 @@ impl<F: Float> Activation<F> {
                     *hi = if *ai > F::zero() { *ai } else { s * *ai };
                 }
             }
+            Self::Sigmoid => {
+                for (hi, ai) in h.iter_mut().zip(a) {
+                    *hi = sigmoid(*ai);
+                }
+            }
             Self::Identity => h.copy_from_slice(a),
         }
     }
 
     /// Backward: `da = act'(a) ⊙ dh` (overwritten); PReLU's slope gradient accumulates
-    /// `Σ_{a ≤ 0} a dh`.
+    /// `Σ_{a ≤ 0} a dh`; sigmoid's derivative is `σ(a) (1 - σ(a))` (recomputed from `a`).
     pub fn backward(&mut self, a: &[F], dh: &[F], da: &mut [F]) {
         let n = da.len().min(a.len()).min(dh.len());
         let (a, dh, da) = (&a[..n], &dh[..n], &mut da[..n]);
@@ -115,6 +140,12 @@ impl<F: Float> Activation<F> {
                     }
                 }
                 p.slope_grad[0] += ds;
+            }
+            Self::Sigmoid => {
+                for ((d, ai), g) in da.iter_mut().zip(a).zip(dh) {
+                    let s = sigmoid(*ai);
+                    *d = s * (F::one() - s) * *g;
+                }
             }
             Self::Identity => da.copy_from_slice(dh),
         }
@@ -163,6 +194,27 @@ mod tests {
             panic!("kind changed")
         };
         assert_eq!(p.slope_grad, [-4.0]);
+    }
+
+    #[test]
+    fn sigmoid_values_and_derivative() {
+        let mut act = Activation::<f64>::new(ActivationKind::Sigmoid);
+        assert_eq!(act.kind(), ActivationKind::Sigmoid);
+        let a = [0.0, 2.0, -2.0, -800.0, 800.0];
+        let mut h = [0.0; 5];
+        act.forward(&a, &mut h);
+        assert_eq!(h[0], 0.5);
+        assert!((h[1] - 1.0 / (1.0 + (-2.0f64).exp())).abs() < 1e-15);
+        assert!((h[1] + h[2] - 1.0).abs() < 1e-15);
+        assert_eq!((h[3], h[4]), (0.0, 1.0));
+        let mut da = [0.0; 5];
+        act.backward(&a, &[2.0; 5], &mut da);
+        assert_eq!(da[0], 0.5);
+        for i in 1..3 {
+            let (ap, am) = (sigmoid(a[i] + 1e-6), sigmoid(a[i] - 1e-6));
+            assert!((da[i] - 2.0 * (ap - am) / 2e-6).abs() < 1e-9);
+        }
+        assert_eq!((da[3], da[4]), (0.0, 0.0));
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! - [`Float`]: the scalar type (f32 for training, f64 for gradient checks);
 //! - [`Linear`]: a batched affine layer `y = x Wᵀ + b` with its exact backward pass, fast for
 //!   both tiny groups of rows and large batches;
-//! - [`Activation`] and [`Prelu`]: ReLU, PReLU (learnable slope) and identity;
+//! - [`Activation`] and [`Prelu`]: ReLU, PReLU (learnable slope), the logistic [`sigmoid`] and
+//!   identity;
 //! - [`ParamRef`]/[`ParamMut`]: named parameter tensors with their gradients, the common currency
 //!   of optimisers and checkpoints;
 //! - [`Init`] and [`stream_rng`]: PyTorch-default and Kaiming initialisation, each component
@@ -51,7 +52,7 @@ mod size;
 mod special;
 pub mod tagged;
 
-pub use activation::{Activation, ActivationKind, Prelu};
+pub use activation::{Activation, ActivationKind, Prelu, sigmoid};
 pub use error::NnError;
 pub use file::{ReadCapped, read_capped};
 pub use float::Float;

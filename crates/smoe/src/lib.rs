@@ -70,10 +70,13 @@ pub use smoe_nn::{
 };
 pub use smoe_router::{LinearRouter, LowRankRouter, MlpRouter, Router, RouterConfig, RouterError};
 pub use smoe_tasks::{
-    DataConfig, DataDescription, Dataset, LoadedData, Targets, Task, TaskConfig, TaskError,
-    load_data, npy, train_test_split,
+    DataConfig, DataDescription, Dataset, ExpertForm, LoadedData, SoftmaxGatedTeacher, Targets,
+    Task, TaskConfig, TaskError, load_data, npy, train_test_split,
 };
-pub use smoe_theory::{Bound, BoundReport, BoundSettings, BoundValue, bound_report, bounds};
+pub use smoe_theory::{
+    Bound, BoundReport, BoundSettings, BoundValue, MixingMeasure, VoronoiLoss, bound_report,
+    bounds, model_voronoi_loss, voronoi_loss,
+};
 pub use smoe_train::{
     EvalMetrics, Logistic, Loss, LossConfig, RunRecord, Squared, TrainConfig, TrainError, evaluate,
     fit, train,

@@ -2,14 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Result, Targets, TaskError};
+use crate::{ExpertForm, Result, Targets, TaskError};
 
 /// Largest number of `f64` values a task's hidden structure may hold (2²⁸, 2 GiB); larger
 /// configurations are rejected by [`TaskConfig::validate`] instead of failing to allocate.
 pub const MAX_STRUCTURE_ELEMENTS: usize = smoe_nn::MAX_ELEMENTS;
 
 /// Which synthetic task to generate (binary classification, or regression for
-/// `norm-regression`), and its hyper-parameters.
+/// `norm-regression`, `softmax-gated-regression` and `l2-norm-regression`), and its
+/// hyper-parameters.
 ///
 /// The input dimension `d` and the seed are not part of this config: they are given to
 /// [`crate::Task::new`]. In TOML the variant is selected by `kind`:
@@ -22,7 +23,8 @@ pub const MAX_STRUCTURE_ELEMENTS: usize = smoe_nn::MAX_ELEMENTS;
 ///
 /// Omitted fields take their documented defaults; unknown fields are rejected.
 /// Every classification task's labels are exactly −1 or +1; `sign(s)` below means +1 for
-/// `s >= 0`, −1 otherwise. `norm-regression` has real targets ([`TaskConfig::targets`]). Details of each structure are in [`crate::Structure`].
+/// `s >= 0`, −1 otherwise. The regression tasks have real targets ([`TaskConfig::targets`]).
+/// Details of each structure are in [`crate::Structure`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum TaskConfig {
@@ -85,6 +87,43 @@ pub enum TaskConfig {
     /// type. Noise-free, no hidden structure, no groups. Bayes error: `None` (not a
     /// classification task; the Bayes risk of the squared loss is 0).
     NormRegression {},
+    /// `kind = "softmax-gated-regression"`: the softmax-gated regression teacher of THEORY.md
+    /// §7.1/§7.5 ([`crate::SoftmaxGatedTeacher`]). `x ~ U[0, 1]^d`;
+    /// `y = Σ_{i=1}^{k*} softmax_i(β₁ᵀx + β₀) h(x, ηᵢ) + ε`, `ε ~ N(0, ν)` with **ν the
+    /// variance** (THEORY writes `N(0, ν)`; the noise's standard deviation is `sqrt(ν)`).
+    ///
+    /// With `d = 1` and `components = 2` the teacher is THEORY.md §7.5's:
+    /// `(β₀, β₁) = (−8, 25)` and `(0, 0)` (the reference), `(b, a) = (15, −20)` and `(−5, 20)`
+    /// ([`crate::SoftmaxGatedTeacher::theory`]). Any other `d` or `components` draws a seeded
+    /// random teacher from the structure stream (distribution in
+    /// [`crate::SoftmaxGatedTeacher`]'s `random` constructor: slopes `N(0, 100/d)` per entry,
+    /// intercepts centring each logit and affine value at the cube's centre plus `N(0, 1)`,
+    /// the last component the reference `(0, 0)`).
+    ///
+    /// Draw order of a sample: all of `x` row by row, then one standard normal per sample for
+    /// its noise (drawn even when ν = 0). Groups: the component with the largest gate weight.
+    SoftmaxGatedRegression {
+        /// The experts' form: `"sigmoid"` (`h = σ(aᵀx + b)`, the default) or `"linear"`
+        /// (`h = aᵀx + b`).
+        #[serde(default)]
+        experts: ExpertForm,
+        /// True components `k*` (≥ 1). Default 2.
+        #[serde(default = "defaults::gated_components")]
+        components: usize,
+        /// Noise variance ν (finite, ≥ 0). Default 0.01.
+        #[serde(default = "defaults::noise_variance")]
+        noise_variance: f64,
+    },
+    /// `kind = "l2-norm-regression"`: Chung et al.'s target (THEORY.md §8.3).
+    /// `x ~ N(0, v I_d)`, i.e. covariance `v I` with `v = variance` (default 5, so each
+    /// coordinate has standard deviation `sqrt(5)`); `y = ‖x‖₂`, computed in `f64` from `x`
+    /// rounded to the sample's scalar type. The paper's `d = 10` is the data's `d` (set
+    /// `data.d = 10`). Noise-free, no groups.
+    L2NormRegression {
+        /// The per-coordinate variance `v` (finite, > 0). Default 5.
+        #[serde(default = "defaults::l2_variance")]
+        variance: f64,
+    },
     /// `kind = "sparse-parity"`: `x` uniform on `{−1, +1}^d`, `y = Π_{i∈S} x_i` for a fixed
     /// support `S` of `support` distinct coordinates drawn uniformly (partial Fisher–Yates)
     /// from the structure stream. Noise-free, no groups. Bayes error: 0.
@@ -136,6 +175,15 @@ mod defaults {
     pub fn separation() -> f64 {
         2.0
     }
+    pub fn gated_components() -> usize {
+        2
+    }
+    pub fn noise_variance() -> f64 {
+        0.01
+    }
+    pub fn l2_variance() -> f64 {
+        5.0
+    }
 }
 
 impl Default for TaskConfig {
@@ -156,7 +204,25 @@ impl TaskConfig {
             Self::norm_regression(),
             Self::sparse_parity(),
             Self::gaussian_mixture(),
+            Self::softmax_gated_regression(),
+            Self::l2_norm_regression(),
         ]
+    }
+
+    /// `softmax-gated-regression` with its defaults (sigmoid experts, k* = 2, ν = 0.01).
+    pub fn softmax_gated_regression() -> Self {
+        Self::SoftmaxGatedRegression {
+            experts: ExpertForm::Sigmoid,
+            components: defaults::gated_components(),
+            noise_variance: defaults::noise_variance(),
+        }
+    }
+
+    /// `l2-norm-regression` with its default variance 5.
+    pub fn l2_norm_regression() -> Self {
+        Self::L2NormRegression {
+            variance: defaults::l2_variance(),
+        }
     }
 
     /// `mixture-of-linear` with its defaults (4 clusters, noise 0.05).
@@ -203,7 +269,8 @@ impl TaskConfig {
     }
 
     /// The `kind` tag: `"mixture-of-linear"`, `"teacher-moe"`, `"l2-norm"`,
-    /// `"norm-regression"`, `"sparse-parity"` or `"gaussian-mixture"`.
+    /// `"norm-regression"`, `"sparse-parity"`, `"gaussian-mixture"`,
+    /// `"softmax-gated-regression"` or `"l2-norm-regression"`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::MixtureOfLinear { .. } => "mixture-of-linear",
@@ -212,14 +279,19 @@ impl TaskConfig {
             Self::NormRegression {} => "norm-regression",
             Self::SparseParity { .. } => "sparse-parity",
             Self::GaussianMixture { .. } => "gaussian-mixture",
+            Self::SoftmaxGatedRegression { .. } => "softmax-gated-regression",
+            Self::L2NormRegression { .. } => "l2-norm-regression",
         }
     }
 
     /// What the task's `y` holds: [`Targets::Real`] for `norm-regression`,
-    /// [`Targets::Labels`] for every other kind.
+    /// `softmax-gated-regression` and `l2-norm-regression`, [`Targets::Labels`] for every
+    /// other kind.
     pub fn targets(&self) -> Targets {
         match self {
-            Self::NormRegression {} => Targets::Real,
+            Self::NormRegression {}
+            | Self::SoftmaxGatedRegression { .. }
+            | Self::L2NormRegression { .. } => Targets::Real,
             _ => Targets::Labels,
         }
     }
@@ -238,7 +310,9 @@ impl TaskConfig {
     /// - [`TaskError::ZeroDim`] if `d` or the teacher's `width` is 0;
     /// - [`TaskError::InvalidParameter`] if `noise` is NaN or outside `[0, 0.5]`, `clusters`,
     ///   `experts` or `components` is 0, `support` is 0 or larger than `d`, `separation` is
-    ///   negative or not finite, or the structure would hold more than
+    ///   negative or not finite, `components` of `softmax-gated-regression` is 0,
+    ///   `noise_variance` is negative or not finite, `variance` is not finite and > 0, or the
+    ///   structure would hold more than
     ///   [`MAX_STRUCTURE_ELEMENTS`] values;
     /// - [`TaskError::InvalidTopK`] if the teacher's `k` is 0 or larger than `experts`.
     pub fn validate(&self, d: usize) -> Result<()> {
@@ -273,6 +347,32 @@ impl TaskConfig {
                 check_size("experts", experts, &[experts, d + 3, width])
             }
             Self::L2Norm {} | Self::NormRegression {} => Ok(()),
+            Self::SoftmaxGatedRegression {
+                components,
+                noise_variance,
+                ..
+            } => {
+                at_least_one("components", components)?;
+                if !(noise_variance.is_finite() && noise_variance >= 0.0) {
+                    return Err(TaskError::InvalidParameter {
+                        name: "noise_variance",
+                        value: noise_variance,
+                        reason: "must be finite and >= 0 (it is the variance ν of N(0, ν))".into(),
+                    });
+                }
+                // β₀, b [k*] and β₁, a [k*, d]: bounded by k* (2 d + 2)
+                check_size("components", components, &[components, 2, d + 1])
+            }
+            Self::L2NormRegression { variance } => {
+                if !(variance.is_finite() && variance > 0.0) {
+                    return Err(TaskError::InvalidParameter {
+                        name: "variance",
+                        value: variance,
+                        reason: "must be finite and > 0".into(),
+                    });
+                }
+                Ok(())
+            }
             Self::SparseParity { support } => {
                 if support == 0 || support > d {
                     return Err(TaskError::InvalidParameter {

@@ -5,9 +5,11 @@
 //!   ([`Targets`]), optional ground-truth groups; checked constructors [`Dataset::new`]
 //!   (labels) and [`Dataset::regression`] (real targets);
 //! - [`TaskConfig`]: which synthetic task (`kind = "mixture-of-linear" | "teacher-moe" |
-//!   "l2-norm" | "norm-regression" | "sparse-parity" | "gaussian-mixture"`) and its
-//!   hyper-parameters, with documented defaults; each variant's doc gives its formula and its
-//!   Bayes error;
+//!   "l2-norm" | "norm-regression" | "sparse-parity" | "gaussian-mixture" |
+//!   "softmax-gated-regression" | "l2-norm-regression"`) and its hyper-parameters, with
+//!   documented defaults; each variant's doc gives its formula and its Bayes error;
+//! - [`SoftmaxGatedTeacher`]: the true parameters `(β₀, β₁, a, b)` of the softmax-gated
+//!   regression teacher (THEORY.md §7.5), from [`Task::softmax_gated_teacher`];
 //! - [`Task`]: a validated config in dimension `d` with its hidden [`Structure`] drawn from
 //!   `stream_rng(seed, "task-structure", 0)`; [`Task::sample`] draws a [`Dataset`] from any
 //!   stream, [`Task::train_test`] a train and a test set sharing the structure;
@@ -40,7 +42,7 @@
 //! assert_eq!(parity, TaskConfig::SparseParity { support: 3 });
 //!
 //! // a data source gives the same synthetic data, with its description
-//! let source = DataConfig::Synthetic(SyntheticData { d: 10, m_train: 500, m_test: 200, task: cfg });
+//! let source = DataConfig::Synthetic(SyntheticData { d: 10, m_train: 500, m_test: 200, task: cfg, fresh_batches: false });
 //! let data = load_data(&source, 7, None).unwrap();
 //! assert_eq!((data.train, data.test), (train, test));
 //! assert_eq!((data.description.kind.as_str(), data.description.content_hash), ("synthetic", None));
@@ -56,6 +58,7 @@ mod hash;
 mod linear_clusters;
 mod load;
 pub mod npy;
+mod softmax_gated;
 mod source;
 mod split;
 mod structure;
@@ -70,6 +73,7 @@ pub use gaussian_mixture::GaussianMixture;
 pub use hash::{ContentHasher, content_hash};
 pub use linear_clusters::LinearClusters;
 pub use load::{DataDescription, LoadedData, data_content_hash, load_data};
+pub use softmax_gated::{ExpertForm, RANDOM_SLOPE_SCALE, SoftmaxGatedTeacher};
 pub use source::{CsvData, DataConfig, GivenData, NpyData, SyntheticData, deserialize_data_config};
 pub use split::{split_indices, train_test_split};
 pub use structure::Structure;

@@ -46,6 +46,9 @@ pub struct LoadedData {
     pub bayes_error: Option<f64>,
     /// The config it was loaded from (what a run record stores).
     pub config: DataConfig,
+    /// The synthetic task the sets were drawn from (its hidden structure: fresh batches, the
+    /// teacher's parameters); `None` for files and given data.
+    pub task: Option<Task>,
 }
 
 impl LoadedData {
@@ -101,6 +104,7 @@ impl LoadedData {
             description,
             bayes_error: None,
             config,
+            task: None,
         })
     }
 }
@@ -171,6 +175,7 @@ pub fn load_data(cfg: &DataConfig, seed: u64, base_dir: Option<&Path>) -> Result
                 description,
                 bayes_error: task.bayes_error(),
                 config: cfg.clone(),
+                task: Some(task),
             });
         }
         DataConfig::Npy(n) => {
@@ -225,6 +230,7 @@ pub fn load_data(cfg: &DataConfig, seed: u64, base_dir: Option<&Path>) -> Result
         description,
         bayes_error: None,
         config: cfg.clone(),
+        task: None,
     })
 }
 

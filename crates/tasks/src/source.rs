@@ -80,6 +80,15 @@ pub struct SyntheticData {
     /// [`TaskConfig::default`] (mixture-of-linear, 4 clusters, noise 0.05).
     #[serde(deserialize_with = "task_with_default_kind")]
     pub task: TaskConfig,
+    /// Fresh training batches (default false). When true the trainer draws every epoch's
+    /// `m_train` training samples afresh from the task (stream `("task-fresh", epoch)` of the
+    /// run's seed; an epoch is still `m_train` samples in batches of `batch_size`), as Chung et
+    /// al. train (THEORY.md §8.3). The `m_train` samples drawn once as usual stay the train
+    /// split: "train" metrics are measured on that fixed sample (one more sample of the same
+    /// distribution, never trained on in this mode) and the test set is fixed as always.
+    /// Only synthetic data has it: a file source with `fresh_batches` is an error.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fresh_batches: bool,
 }
 
 impl Default for SyntheticData {
@@ -89,6 +98,7 @@ impl Default for SyntheticData {
             m_train: 4096,
             m_test: 10_000,
             task: TaskConfig::default(),
+            fresh_batches: false,
         }
     }
 }
@@ -146,12 +156,24 @@ pub struct CsvData {
 /// the parent's field: `#[serde(default, deserialize_with = "smoe_tasks::deserialize_data_config")]`.
 ///
 /// # Errors
-/// The config's own errors (unknown kind, unknown or mistyped fields).
+/// The config's own errors (unknown kind, unknown or mistyped fields); `fresh_batches` on a
+/// source other than synthetic data.
 pub fn deserialize_data_config<'de, D>(d: D) -> std::result::Result<DataConfig, D::Error>
 where
     D: Deserializer<'de>,
 {
-    smoe_nn::with_default_kind(d, "synthetic")
+    use serde::de::Error;
+    let v = serde_json::Value::deserialize(d)?;
+    if let Some(m) = v.as_object()
+        && m.contains_key("fresh_batches")
+        && let Some(kind) = m.get("kind").and_then(|k| k.as_str())
+        && kind != "synthetic"
+    {
+        return Err(D::Error::custom(format!(
+            "data.fresh_batches needs a synthetic task to draw from; a `{kind}` data source has a fixed training set"
+        )));
+    }
+    smoe_nn::with_default_kind(v, "synthetic").map_err(D::Error::custom)
 }
 
 fn task_with_default_kind<'de, D>(d: D) -> std::result::Result<TaskConfig, D::Error>
@@ -181,6 +203,12 @@ impl DataConfig {
         }
     }
 
+    /// Whether training batches are drawn fresh from the task (`fresh_batches` of synthetic
+    /// data; false for every other source).
+    pub fn fresh_batches(&self) -> bool {
+        matches!(self, Self::Synthetic(s) if s.fresh_batches)
+    }
+
     /// One example config of every synthetic task (d = 6, small sizes): the catalogue the
     /// shared tests iterate.
     pub fn examples() -> Vec<DataConfig> {
@@ -192,6 +220,7 @@ impl DataConfig {
                     m_train: 64,
                     m_test: 64,
                     task,
+                    fresh_batches: false,
                 })
             })
             .collect()

@@ -6,7 +6,7 @@ use rand::RngExt;
 use smoe_nn::SmoeRng;
 
 use crate::chi2::chi2_median;
-use crate::{GaussianMixture, LinearClusters, Result, TaskConfig, Teacher};
+use crate::{GaussianMixture, LinearClusters, Result, SoftmaxGatedTeacher, TaskConfig, Teacher};
 
 /// The hidden structure of a [`crate::Task`], one variant per [`TaskConfig`] kind.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +29,14 @@ pub enum Structure {
     },
     /// The component means.
     GaussianMixture(GaussianMixture),
+    /// The softmax-gated regression teacher.
+    SoftmaxGated(SoftmaxGatedTeacher),
+    /// `l2-norm-regression` has no hidden structure: its target is `‖x‖₂`, its inputs
+    /// `N(0, v I)`.
+    L2NormRegression {
+        /// Standard deviation `sqrt(v)` of each input coordinate.
+        std: f64,
+    },
 }
 
 impl Structure {
@@ -60,6 +68,18 @@ impl Structure {
                 components,
                 separation,
             } => Self::GaussianMixture(GaussianMixture::draw(components, separation, d, rng)),
+            TaskConfig::SoftmaxGatedRegression {
+                experts,
+                components,
+                ..
+            } => Self::SoftmaxGated(if d == 1 && components == 2 {
+                SoftmaxGatedTeacher::theory(experts)
+            } else {
+                SoftmaxGatedTeacher::random(d, components, experts, rng)
+            }),
+            TaskConfig::L2NormRegression { variance } => Self::L2NormRegression {
+                std: variance.sqrt(),
+            },
         })
     }
 
@@ -69,7 +89,11 @@ impl Structure {
             Self::MixtureOfLinear(c) => Some(c.clusters()),
             Self::TeacherMoe(t) => Some(t.num_experts()),
             Self::GaussianMixture(g) => Some(2 * g.components_per_class()),
-            Self::L2Norm { .. } | Self::NormRegression | Self::SparseParity { .. } => None,
+            Self::SoftmaxGated(t) => Some(t.components()),
+            Self::L2Norm { .. }
+            | Self::NormRegression
+            | Self::SparseParity { .. }
+            | Self::L2NormRegression { .. } => None,
         }
     }
 
@@ -89,7 +113,13 @@ impl Structure {
                 (s, Some(g))
             }
             Self::L2Norm { radius } => (x.map_axis(Axis(1), |r| r.dot(&r).sqrt() - radius), None),
-            Self::NormRegression => (x.map_axis(Axis(1), |r| r.dot(&r).sqrt()), None),
+            Self::NormRegression | Self::L2NormRegression { .. } => {
+                (x.map_axis(Axis(1), |r| r.dot(&r).sqrt()), None)
+            }
+            Self::SoftmaxGated(t) => {
+                let (f, g) = t.output(x);
+                (f, Some(g))
+            }
             Self::SparseParity { support } => (
                 x.map_axis(Axis(1), |r| support.iter().map(|&i| r[i]).product()),
                 None,

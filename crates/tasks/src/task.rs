@@ -4,8 +4,8 @@ use ndarray::{Array1, Array2, ArrayView2};
 use rand::RngExt;
 use smoe_nn::{Float, SmoeRng, stream_rng};
 
-use crate::util::{normal_matrix, sign, to_f64};
-use crate::{Dataset, Result, Structure, Targets, TaskConfig, TaskError};
+use crate::util::{normal, normal_matrix, sign, to_f64};
+use crate::{Dataset, Result, SoftmaxGatedTeacher, Structure, Targets, TaskConfig, TaskError};
 
 /// Number of reference points (drawn from the structure stream, `N(0, I_d)`) used to centre
 /// the teacher's experts and the low-dimensional mixture-of-linear offsets. Their medians are
@@ -65,6 +65,15 @@ impl Task {
         &self.structure
     }
 
+    /// The softmax-gated regression teacher of a `softmax-gated-regression` task (its true
+    /// parameters, e.g. for the Voronoi loss); `None` for every other kind.
+    pub fn softmax_gated_teacher(&self) -> Option<&SoftmaxGatedTeacher> {
+        match &self.structure {
+            Structure::SoftmaxGated(t) => Some(t),
+            _ => None,
+        }
+    }
+
     /// What the samples' `y` holds (see [`TaskConfig::targets`]).
     pub fn targets(&self) -> Targets {
         self.cfg.targets()
@@ -81,7 +90,9 @@ impl Task {
     /// Draw order: all of `x` row by row (for `gaussian-mixture`, each row's class and
     /// component before its coordinates), then, for the tasks with a `noise` field, one
     /// uniform per sample deciding its flip (drawn even when `noise = 0`; so tasks that differ
-    /// only in `noise` share `x`, and their flipped sets are nested). `x` is rounded to `F`
+    /// only in `noise` share `x`, and their flipped sets are nested); for
+    /// `softmax-gated-regression`, one standard normal per sample for its additive noise
+    /// `sqrt(ν) N(0, 1)` (drawn even when ν = 0). `x` is rounded to `F`
     /// first and the clean labels are computed from the rounded values, so
     /// `sign(task.score(&data.x))` reproduces them exactly.
     ///
@@ -117,6 +128,11 @@ impl Task {
                 }),
                 None,
             ),
+            Structure::SoftmaxGated(_) => (
+                Array2::from_shape_simple_fn((m, self.d), || rng.random::<f64>()),
+                None,
+            ),
+            Structure::L2NormRegression { std } => (normal_matrix(rng, m, self.d, *std), None),
             _ => (normal_matrix(rng, m, self.d, 1.0), None),
         };
         let x: Array2<F> = x64.mapv(F::from_f64c);
@@ -139,6 +155,12 @@ impl Task {
                 if rng.random::<f64>() < noise {
                     *v = -*v;
                 }
+            }
+        }
+        if let TaskConfig::SoftmaxGatedRegression { noise_variance, .. } = self.cfg {
+            let std = noise_variance.sqrt();
+            for v in &mut y {
+                *v += std * normal(rng);
             }
         }
         Ok(Dataset {
@@ -221,7 +243,10 @@ impl Task {
                 Some(noise)
             }
             TaskConfig::L2Norm {} | TaskConfig::SparseParity { .. } => Some(0.0),
-            TaskConfig::GaussianMixture { .. } | TaskConfig::NormRegression {} => None,
+            TaskConfig::GaussianMixture { .. }
+            | TaskConfig::NormRegression {}
+            | TaskConfig::SoftmaxGatedRegression { .. }
+            | TaskConfig::L2NormRegression { .. } => None,
         }
     }
 

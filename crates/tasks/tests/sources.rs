@@ -22,6 +22,7 @@ fn synthetic(task: TaskConfig) -> DataConfig {
         m_train: 120,
         m_test: 40,
         task,
+        fresh_batches: false,
     })
 }
 

@@ -31,6 +31,7 @@ fn config(experts: usize) -> TrainConfig {
                 clusters: 4,
                 noise: 0.05,
             },
+            fresh_batches: false,
         }),
         model: ModelConfig::Sparse(SparseConfig {
             experts,

@@ -23,8 +23,10 @@ pub enum Validity {
     Heuristic,
     /// Constants unknown (set to 1): usable for trends only, never as an absolute value.
     ShapeOnly,
-    /// The model is outside the bound's assumptions (e.g. a gate the proof does not cover, see
-    /// [`crate::gate_outside_proofs`]): the number is the formula evaluated anyway, not a bound.
+    /// The model is outside the bound's assumptions (a gate the proof does not cover, see
+    /// [`crate::gate_outside_proofs`], or sigmoid experts where the proof needs ReLU/identity,
+    /// positively homogeneous activations with act(0) = 0): the number is the formula
+    /// evaluated anyway, not a bound for this model.
     OutsideAssumptions,
 }
 

@@ -84,6 +84,12 @@ pub enum TheoryError {
         /// What is not supported, e.g. "routing diagnostics other than top-k".
         what: String,
     },
+    /// Parameter recovery (the Voronoi loss) cannot compare this model or these measures.
+    #[error("parameter recovery: unsupported {what}")]
+    Recovery {
+        /// What is not supported, e.g. "router `mlp` (needs linear)".
+        what: String,
+    },
     /// The model failed on the training sample (its own error, as text).
     #[error("bound report: the model failed on the training sample: {message}")]
     Model {

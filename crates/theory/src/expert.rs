@@ -133,7 +133,8 @@ pub fn neyshabur_scale(layers: &[LayerWeights<'_>]) -> Result<f64> {
 ///
 /// with d the number of layers, M_F(j) = ||W_j||_F of the trained (bias-folded) matrices and n
 /// the number of routed inputs. Holds for 1-Lipschitz positive-homogeneous activations (ReLU,
-/// PReLU with |slope| <= 1, identity) and a scalar output. Constants as in the public `Bounds`
+/// PReLU with |slope| <= 1, identity) and a scalar output; not for the sigmoid (not
+/// homogeneous, σ(0) = 1/2), whose reports are labelled `outside_assumptions`. Constants as in the public `Bounds`
 /// class \[IMPL\] that THEORY.md cites.
 ///
 /// # Shapes
@@ -181,6 +182,8 @@ pub struct BftInputs<'a, 'b> {
     /// Margin γ > 0 of the ramp loss.
     pub margin: f64,
     /// Lipschitz constant ρ of the hidden activations (1 for ReLU; max(1, |a|) for PReLU).
+    /// The sigmoid is 1/4-Lipschitz, but BFT also needs act(0) = 0 and σ(0) = 1/2: for sigmoid
+    /// experts [`crate::bound_report`] labels the bounds `outside_assumptions`.
     pub activation_lipschitz: f64,
 }
 

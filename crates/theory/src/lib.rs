@@ -30,6 +30,10 @@
 //!   every number once (`zhao.total`, `d1_worst.expert_term`, `router.d_n`, ...).
 //! - **What-if**: [`BoundInputs::what_if`] builds the idealised inputs of `smoe bound` from a
 //!   [`WhatIf`] (unit-norm inputs, balanced loads), evaluated by the same registry.
+//! - **Parameter recovery** (§7.3): [`voronoi_loss`], the Voronoi loss D₁ between a fitted
+//!   softmax-gated [`MixingMeasure`] and the teacher's, with the translation of `(β₀, β₁)`
+//!   fixed by the reference component; [`voronoi_d1`] without the alignment;
+//!   [`model_voronoi_loss`] for a model and a [`smoe_tasks::SoftmaxGatedTeacher`].
 //! - **Rank statistics** (§6): [`kendall_tau`] and [`granulated_kendall`].
 //! - Helpers: [`log_gamma`] (checked [`ln_gamma`]), [`spectral_norm`] (power iteration),
 //!   [`frobenius_norm`], [`norm_2_1_rows`].
@@ -104,6 +108,7 @@ mod registry;
 mod report;
 mod routing;
 mod special;
+mod voronoi;
 
 pub use bounds::{
     D1Bound, D1Inputs, D1Report, ExpertGroup, ExpertStat, Validity, VcInputs, VcShapeBound,
@@ -134,3 +139,6 @@ pub use routing::{
 };
 pub use smoe_nn::ln_gamma;
 pub use special::{LGAMMA_MAX_N, log_binomial, log_binomial_upper, log_gamma};
+pub use voronoi::{
+    MixingMeasure, VoronoiLoss, VoronoiTerms, model_voronoi_loss, voronoi_d1, voronoi_loss,
+};

@@ -112,7 +112,8 @@ impl<'p, 'a, F: Float> ParamIndex<'p, 'a, F> {
     }
 }
 
-/// Largest Lipschitz constant of the experts' activations (PReLU slopes can exceed 1).
+/// Largest Lipschitz constant of the experts' activations (PReLU slopes can exceed 1; 1 also
+/// bounds the sigmoid's 1/4, though its bounds are labelled not covered in the report).
 fn activation_lipschitz<F: Float>(params: &[ParamRef<'_, F>]) -> f64 {
     params
         .iter()

@@ -187,14 +187,43 @@ impl BoundReport {
     }
 }
 
+/// Why the experts of `e` break the bounds' assumptions, if they do: every expert measure of
+/// the report (Golowich, Neyshabur, BFT; the linear closed form and Monte Carlo at depth 0)
+/// and the VC shape assume ReLU, PReLU or identity activations, which are positively
+/// homogeneous with act(0) = 0, and an affine output layer. The sigmoid is 1/4-Lipschitz but
+/// neither (σ(0) = 1/2), and an output activation makes a depth-0 expert non-linear, so for
+/// such experts every valid or restated bound is labelled [`Validity::OutsideAssumptions`] instead of
+/// silently used.
+fn expert_caveat(e: &smoe_experts::ExpertConfig) -> Option<String> {
+    use smoe_nn::ActivationKind;
+    let hidden = e.depth > 0 && e.activation == ActivationKind::Sigmoid;
+    let output = e.output_activation != ActivationKind::None;
+    match (hidden, output) {
+        (false, false) => None,
+        _ => Some(format!(
+            "experts with {}{}{}: the expert measures and the VC shape assume ReLU/PReLU/identity \
+             activations (positively homogeneous, act(0) = 0) and an affine output; σ is \
+             1/4-Lipschitz but σ(0) = 1/2 and it is not homogeneous",
+            if hidden { "sigmoid hidden layers" } else { "" },
+            if hidden && output { " and " } else { "" },
+            if output {
+                format!("output_activation = {:?}", e.output_activation).to_lowercase()
+            } else {
+                String::new()
+            },
+        )),
+    }
+}
+
 /// Evaluates every bound for `model` on its training inputs `x [m, d]`.
 ///
 /// Measures the model: routes `x` through [`Model::infer`] (its top-k routing), reads each
 /// expert's layers from [`Model::params`] and the architecture from [`Model::config`]; then
 /// builds [`BoundInputs`] (D1 with the exact Natarajan count, Σ||x||² with the bias folded,
 /// the VC shape at depth + 1 layers) and evaluates the registry. For a gate the proofs do not
-/// cover ([`crate::gate_outside_proofs`]) every valid or restated bound is relabelled
-/// [`Validity::OutsideAssumptions`] and its note says why.
+/// cover ([`crate::gate_outside_proofs`]) or sigmoid experts (hidden layers or an output
+/// activation: the proofs assume ReLU/identity activations) every valid or restated bound is
+/// relabelled [`Validity::OutsideAssumptions`] and every bound's note says why.
 ///
 /// # Shapes
 /// `x` is `[m, d]` with d = [`Model::input_dim`].
@@ -247,14 +276,20 @@ pub fn bound_report<F: Float>(
         expert_width: cfg.expert.width.max(1),
     };
     let mut bounds = inputs.evaluate()?;
-    if let Some(reason) = crate::gate_outside_proofs(&cfg.gate) {
+    let reasons: Vec<String> = crate::gate_outside_proofs(&cfg.gate)
+        .map(str::to_string)
+        .into_iter()
+        .chain(expert_caveat(&cfg.expert).map(|c| format!("not covered: {c}")))
+        .collect();
+    if !reasons.is_empty() {
+        let reason = reasons.join("; ");
         for b in &mut bounds {
             if matches!(b.validity, Validity::Valid | Validity::Restated) {
                 b.validity = Validity::OutsideAssumptions;
             }
             b.note = Some(match b.note.take() {
                 Some(n) => format!("{n}; {reason}"),
-                None => reason.to_string(),
+                None => reason.clone(),
             });
         }
     }

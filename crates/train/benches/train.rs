@@ -20,6 +20,7 @@ fn standard(experts: usize) -> TrainConfig {
                 clusters: 4,
                 noise: 0.05,
             },
+            fresh_batches: false,
         }),
         model: ModelConfig::Sparse(SparseConfig {
             experts,

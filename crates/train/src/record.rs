@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use smoe_tasks::DataDescription;
-use smoe_theory::BoundReport;
+use smoe_theory::{BoundReport, VoronoiLoss};
 
 use crate::metrics::Scalars;
 use crate::{EvalMetrics, FullBatchOptimizer, TrainConfig};
@@ -135,6 +135,13 @@ pub struct RunRecord {
     /// Full-batch fitting: every restart and which won (absent for mini-batch runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub full_batch: Option<FullBatchRecord>,
+    /// Parameter recovery of the final model: the Voronoi loss D₁ against the teacher
+    /// (THEORY.md §7.3, [`smoe_theory::voronoi_loss`]) with its parts, its cells and the
+    /// alignment. Present for a `softmax-gated-regression` task with a model whose mixing
+    /// measure can be read (linear router, full softmax gate, depth-0 experts of the
+    /// teacher's form); absent otherwise, and absent from the JSON then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<VoronoiLoss>,
     /// Wall-clock timings.
     pub timings: Timings,
 }
@@ -189,7 +196,9 @@ impl RunRecord {
     /// report are generated from this list): `train.<metric>` and `test.<metric>` of the final
     /// evaluation, its gaps by name, `init_test.<metric>`, the bounds' `<bound>.<term>` and
     /// complexity measures, `full_batch.best_objective`, `full_batch.reached_best` and
-    /// `full_batch.restarts` in full-batch runs, `bayes_error`, `params`, and the timings `train_secs`,
+    /// `full_batch.restarts` in full-batch runs, `recovery.{total, mass, exact, over,
+    /// shift_beta0}` when the run has a Voronoi loss, `bayes_error`, `params`, and the timings
+    /// `train_secs`,
     /// `total_secs`, `train_samples_per_sec`.
     pub fn scalars(&self) -> Vec<(String, Option<f64>)> {
         let mut out = Vec::new();
@@ -223,6 +232,13 @@ impl RunRecord {
                 Some(fb.reached_best as f64),
             ));
             out.push(("full_batch.restarts".into(), Some(fb.restarts.len() as f64)));
+        }
+        if let Some(r) = &self.recovery {
+            out.extend(
+                r.scalars()
+                    .into_iter()
+                    .map(|(k, v)| (format!("recovery.{k}"), v.is_finite().then_some(v))),
+            );
         }
         out.push(("bayes_error".into(), self.bayes_error));
         out.push(("params".into(), Some(self.params as f64)));

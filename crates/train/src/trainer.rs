@@ -7,8 +7,8 @@ use ndarray::Axis;
 use rand::seq::SliceRandom;
 use smoe_model::{Model, build_model};
 use smoe_nn::{Adam, AdamConfig, Optimizer, Progress, Sgd, SgdConfig, stream_rng};
-use smoe_tasks::{Dataset, LoadedData, load_data};
-use smoe_theory::{BoundSettings, bound_report};
+use smoe_tasks::{Dataset, LoadedData, Task, load_data};
+use smoe_theory::{BoundSettings, bound_report, model_voronoi_loss};
 
 use crate::aux::BALANCE_CONVENTION;
 use crate::loss::{Loss, build_loss};
@@ -89,12 +89,32 @@ struct EpochSums {
 }
 
 /// Everything an epoch needs besides the model and the optimiser.
+#[derive(Clone, Copy)]
 struct EpochCtx<'a> {
     cfg: &'a TrainConfig,
     loss: &'a dyn Loss,
     schedule: &'a LrSchedule,
     data: &'a Dataset<f32>,
     experts: usize,
+}
+
+/// The task to draw fresh training batches from when the data config sets
+/// `fresh_batches` (see [`smoe_tasks::SyntheticData::fresh_batches`]); `None` otherwise.
+///
+/// # Errors
+/// [`TrainError::InvalidConfig`] if `fresh_batches` is set but the data carries no task.
+fn fresh_task(data: &LoadedData) -> Result<Option<&Task>> {
+    if !data.config.fresh_batches() {
+        return Ok(None);
+    }
+    data.task
+        .as_ref()
+        .map(Some)
+        .ok_or(TrainError::InvalidConfig {
+            field: "data.fresh_batches",
+            value: "true".into(),
+            reason: "needs a synthetic task to draw from (the data carries none)",
+        })
 }
 
 /// Runs one epoch; `Err(reason)` inside `Ok` reports divergence.
@@ -188,10 +208,15 @@ pub fn train_in(
 }
 
 /// Trains `model` (any [`Model`], e.g. one assembled with `SparseMoe::from_parts` from a
-/// user's own router, gate and experts) with `loss` (any [`Loss`]) on `data.train`,
+/// user's own router, gate and experts) with `loss` (any [`Loss`]) on `data.train` (or, with
+/// `data.fresh_batches`, on `m_train` fresh samples of `data.task` per epoch, drawn from the
+/// stream `("task-fresh", epoch)` of the seed; the train metrics are then measured on the
+/// fixed `data.train`, which the model never trains on),
 /// evaluates it on `data.train` and `data.test` as `settings.train.eval_every` says, and
 /// computes every bound when `settings.eval.bounds` is on and the loss has a bounded
-/// surrogate. `settings` gives the seed and the `train`, `aux` and `eval` sections; the
+/// surrogate, and the Voronoi loss against the teacher when `data.task` is
+/// `softmax-gated-regression` and the model's mixing measure can be read
+/// ([`RunRecord::recovery`]). `settings` gives the seed and the `train`, `aux` and `eval` sections; the
 /// record's config is `settings` with its model, loss and data replaced by what was used
 /// (`model.config()`, `loss.config()`, `data.config`).
 ///
@@ -249,6 +274,15 @@ pub fn fit(
     let mut failure = None;
     let mut train_secs = 0.0;
     let mut full_batch = None;
+    let fresh = fresh_task(data)?;
+    if fresh.is_some() && cfg.train.full_batch.is_some() {
+        return Err(TrainError::InvalidConfig {
+            field: "data.fresh_batches",
+            value: "true".into(),
+            reason: "train.full_batch fits one fixed training set; fresh batches draw a new one \
+                     each epoch",
+        });
+    }
     let (final_eval, samples) = if let Some(fb) = &cfg.train.full_batch {
         let run = crate::full_batch::run(cfg, fb, model, loss, train_set, test_set, on_epoch)?;
         epochs = run.epochs;
@@ -263,9 +297,22 @@ pub fn fit(
         let mut step = 0;
         let gaps = loss.gaps();
         for epoch in 1..=cfg.train.epochs {
-            order.shuffle(&mut shuffle);
             let t = Instant::now();
-            let sums = run_epoch(&ctx, model, opt.as_mut(), &order, &mut step, epoch)?;
+            let sums = match fresh {
+                // fresh batches: m_train new samples of the task in drawn order (i.i.d. already)
+                Some(task) => {
+                    let set = task.sample::<f32>(
+                        m_train,
+                        &mut stream_rng(cfg.seed, "task-fresh", epoch as u64),
+                    )?;
+                    let ctx = EpochCtx { data: &set, ..ctx };
+                    run_epoch(&ctx, model, opt.as_mut(), &order, &mut step, epoch)?
+                }
+                None => {
+                    order.shuffle(&mut shuffle);
+                    run_epoch(&ctx, model, opt.as_mut(), &order, &mut step, epoch)?
+                }
+            };
             train_secs += t.elapsed().as_secs_f64();
             let sums = match sums {
                 Ok(s) => s,
@@ -331,6 +378,13 @@ pub fn fit(
         }
         _ => None,
     };
+    // parameter recovery against a softmax-gated teacher, when the model's measure is readable
+    let recovery = match (&final_eval, data.task.as_ref()) {
+        (Some(_), Some(task)) => task
+            .softmax_gated_teacher()
+            .and_then(|t| model_voronoi_loss(&*model, t).ok()),
+        _ => None,
+    };
     Ok(RunRecord {
         schema: SCHEMA,
         smoe_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -352,6 +406,7 @@ pub fn fit(
         final_eval,
         bounds,
         full_batch,
+        recovery,
         timings: Timings {
             train_secs,
             eval_secs,

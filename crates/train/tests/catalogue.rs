@@ -54,6 +54,6 @@ fn every_task_trains_with_every_loss_that_fits_its_targets() {
             runs += 1;
         }
     }
-    // six tasks, one loss each (five with labels, one regression)
-    assert_eq!(runs, 6);
+    // eight tasks, one loss each (five with labels, three regression)
+    assert_eq!(runs, 8);
 }

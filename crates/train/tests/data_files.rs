@@ -42,6 +42,7 @@ fn synthetic() -> DataConfig {
         m_train: M_TRAIN,
         m_test: M_TEST,
         task: task(),
+        fresh_batches: false,
     })
 }
 

@@ -19,6 +19,7 @@ fn run(experts: usize, k: usize) -> RunRecord {
                 clusters: 4,
                 noise: 0.05,
             },
+            fresh_batches: false,
         }),
         model: ModelConfig::Sparse(SparseConfig {
             experts,
