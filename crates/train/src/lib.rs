@@ -9,7 +9,9 @@
 //! - [`aux`]: auxiliary routing losses — Switch load balancing, router z-loss, importance CV²;
 //! - [`LrSchedule`]: constant or cosine, with linear warm-up;
 //! - [`metrics`]: evaluation with routing statistics (load, entropy, dead experts, distinct
-//!   k-subsets, routing margin, agreement with ground-truth groups);
+//!   k-subsets, routing margin, agreement with ground-truth groups; a soft model's dispatch
+//!   and combine entropies and combine mass);
+//! - [`subsets`]: a soft model's test metrics with only k experts kept per input, per rule;
 //! - [`RunRecord`]: one JSON line per run, typed to its bounds, with a [`SCHEMA`] version and
 //!   [`RunRecord::scalars`], the one list of its named scalars.
 //!
@@ -36,16 +38,18 @@ pub mod loss;
 pub mod metrics;
 mod record;
 mod schedule;
+pub mod subsets;
 mod trainer;
 
 pub use config::{
-    AuxConfig, EvalConfig, MAX_EPOCHS, MAX_MC_DRAWS, OptimKind, ScheduleKind, TrainConfig,
-    TrainSection,
+    AuxConfig, EvalConfig, MAX_EPOCHS, MAX_MC_DRAWS, OptimKind, ScheduleKind, SubsetEvalConfig,
+    TrainConfig, TrainSection,
 };
 pub use error::TrainError;
 pub use loss::{Logistic, Loss, LossConfig, Squared, build_loss};
 pub use metrics::{EvalMetrics, Scalars, evaluate};
 pub use record::{EpochEval, EpochRecord, RunRecord, RunStatus, SCHEMA, Timings};
+pub use subsets::{SubsetEval, evaluate_subsets};
 pub use schedule::LrSchedule;
 pub use trainer::{TrainOutcome, fit, train, train_in};
 

@@ -5,7 +5,7 @@ use smoe_tasks::DataDescription;
 use smoe_theory::BoundReport;
 
 use crate::metrics::Scalars;
-use crate::{EvalMetrics, TrainConfig};
+use crate::{EvalMetrics, SubsetEval, TrainConfig};
 
 /// Version of the record format; part of every record and of every sweep's resume key, so
 /// records of another format are never mixed into a sweep.
@@ -132,6 +132,14 @@ pub struct RunRecord {
     /// Every bound with all its terms, δ and γ (absent if the run diverged, `eval.bounds` is
     /// off, or no bound of smoe covers the run's loss or model).
     pub bounds: Option<BoundReport>,
+    /// Why `bounds` is absent although `eval.bounds` was on and the run ended, where smoe
+    /// knows (e.g. a soft model, which no bound of smoe covers); omitted otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bounds_note: Option<String>,
+    /// A soft model's test metrics with only k experts kept per input, per rule and k
+    /// (`[eval.subsets]`); omitted when off.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subsets: Vec<SubsetEval>,
     /// Wall-clock timings.
     pub timings: Timings,
 }
@@ -140,8 +148,9 @@ impl RunRecord {
     /// Every named scalar of the record, listed once (the sweep summary, the plots and the
     /// report are generated from this list): `train.<metric>` and `test.<metric>` of the final
     /// evaluation, its gaps by name, `init_test.<metric>`, the bounds' `<bound>.<term>` and
-    /// complexity measures, `bayes_error`, `params`, and the timings `train_secs`,
-    /// `total_secs`, `train_samples_per_sec`.
+    /// complexity measures, the subset evaluation's `subset.<rule>.k<k>.<metric>` (test set),
+    /// `bayes_error`, `params`, and the timings `train_secs`, `total_secs`,
+    /// `train_samples_per_sec`.
     pub fn scalars(&self) -> Vec<(String, Option<f64>)> {
         let mut out = Vec::new();
         if let Some(fin) = &self.final_eval {
@@ -166,6 +175,11 @@ impl RunRecord {
                     .into_iter()
                     .map(|(k, v)| (k, v.is_finite().then_some(v))),
             );
+        }
+        for sub in &self.subsets {
+            out.extend(sub.test.iter().map(|(m, v)| {
+                (format!("subset.{}.k{}.{m}", sub.rule.name(), sub.k), *v)
+            }));
         }
         out.push(("bayes_error".into(), self.bayes_error));
         out.push(("params".into(), Some(self.params as f64)));
