@@ -34,7 +34,9 @@ pub enum ModelError {
         tokens: usize,
     },
     /// Auxiliary-loss gradients on top-k routing were passed to a model without it.
-    #[error("a {kind} model has no top-k routing: auxiliary routing losses do not apply (set aux.* to 0)")]
+    #[error(
+        "a {kind} model has no top-k routing: auxiliary routing losses do not apply (set aux.* to 0)"
+    )]
     AuxNotSupported {
         /// The model kind.
         kind: &'static str,

@@ -148,7 +148,11 @@ fn round_trip_model<F: Float>(cfg: &ModelConfig, seed: u64, path: &Path, tag: &s
         // the soft model's own loader reads it, and the sparse one refuses it clearly
         let soft_loaded = smoe_model::SoftMoe::<F>::load(path).expect("soft load");
         assert_eq!(soft_loaded.config(), c, "{tag}");
-        assert_same_params(&model.params(), &smoe_model::SoftMoe::params(&soft_loaded), tag);
+        assert_same_params(
+            &model.params(),
+            &smoe_model::SoftMoe::params(&soft_loaded),
+            tag,
+        );
         let e = SparseMoe::<F>::load(path).expect_err("not sparse");
         assert!(e.to_string().contains("holds a soft model"), "{e}");
         return;

@@ -44,7 +44,12 @@ fn soft_configs_parse_with_defaults_and_refuse_top_k_fields() {
     assert!(c.as_sparse().is_none());
     let bare = parse("[model]\nkind = \"soft\"\n").expect("defaults");
     assert_eq!(bare, ModelConfig::Soft(smoe_model::SoftConfig::default()));
-    for bad in ["k = 2", "router = \"linear\"", "head = \"mean\"", "slot = 2"] {
+    for bad in [
+        "k = 2",
+        "router = \"linear\"",
+        "head = \"mean\"",
+        "slot = 2",
+    ] {
         let e = parse(&format!("[model]\nkind = \"soft\"\n{bad}\n")).expect_err(bad);
         assert!(e.contains("unknown") || e.contains("variant"), "{bad}: {e}");
     }
@@ -183,7 +188,10 @@ fn unknown_keys_beside_a_unit_kind_are_rejected() {
 fn every_catalogue_model_round_trips_through_toml() {
     for cfg in ModelConfig::examples() {
         let text = toml::to_string(&Holder { model: cfg.clone() }).expect("serialize");
-        assert!(text.contains(&format!("kind = \"{}\"", cfg.kind())), "{text}");
+        assert!(
+            text.contains(&format!("kind = \"{}\"", cfg.kind())),
+            "{text}"
+        );
         assert_eq!(parse(&text).unwrap_or_else(|e| panic!("{text}\n{e}")), cfg);
     }
 }

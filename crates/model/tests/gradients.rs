@@ -244,8 +244,7 @@ fn check_model(cfg: &ModelConfig, d: usize, seed: u64, tag: &str) -> f64 {
     let mut x = normal(B, d, &mut r);
     for row in 0..B {
         let mut tries = 0;
-        while !smooth_through_trait(model.as_ref(), &x.row(row).insert_axis(Axis(0)).to_owned())
-        {
+        while !smooth_through_trait(model.as_ref(), &x.row(row).insert_axis(Axis(0)).to_owned()) {
             x.row_mut(row).assign(&normal(1, d, &mut r).row(0));
             tries += 1;
             assert!(tries < 1000, "{tag}: no smooth input found");

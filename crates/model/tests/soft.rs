@@ -24,7 +24,11 @@ fn expert_by_hand(model: &SoftMoe<f64>, j: usize, x: &[f64]) -> Vec<f64> {
                 a += layer.weight[[o, i]] * h[i];
             }
             // every layer but the last is followed by ReLU
-            next[o] = if l + 1 < mlp.layers.len() { a.max(0.0) } else { a };
+            next[o] = if l + 1 < mlp.layers.len() {
+                a.max(0.0)
+            } else {
+                a
+            };
         }
         h = next;
     }
@@ -112,7 +116,12 @@ fn one_slot_per_expert_equals_the_per_token_reference() {
     let (f, routing) = model.infer(x.view()).expect("infer");
     let (fr, dr, cr) = reference(&model, &x, m);
     for r in 0..5 {
-        assert!((f[r] - fr[r]).abs() < 1e-12, "row {r}: {} vs {}", f[r], fr[r]);
+        assert!(
+            (f[r] - fr[r]).abs() < 1e-12,
+            "row {r}: {} vs {}",
+            f[r],
+            fr[r]
+        );
         for i in 0..m {
             for j in 0..n {
                 assert!((routing.dispatch[[r, i, j]] - dr[r][i][j]).abs() < 1e-14);
@@ -173,18 +182,32 @@ fn largest_keeps_exactly_the_k_largest_column_sums_and_k_n_is_the_full_model() {
         let (full, routing) = model.infer(x.view()).expect("infer");
         let cs = routing.column_sums();
         for k in 1..=5 {
-            for rule in [SubsetRule::Largest, SubsetRule::Smallest, SubsetRule::Random] {
-                let out = model.infer_with_rule(x.view(), rule, k, 11).expect("subset");
+            for rule in [
+                SubsetRule::Largest,
+                SubsetRule::Smallest,
+                SubsetRule::Random,
+            ] {
+                let out = model
+                    .infer_with_rule(x.view(), rule, k, 11)
+                    .expect("subset");
                 assert_eq!(out.selected.dim(), (9, k));
                 for r in 0..9 {
                     let mut sel = out.selected.row(r).to_vec();
                     sel.sort_unstable();
                     sel.dedup();
                     assert_eq!(sel.len(), k, "{rule:?}: distinct experts");
-                    let kept_min = sel.iter().map(|&j| cs[[r, j]]).fold(f64::INFINITY, f64::min);
-                    let kept_max = sel.iter().map(|&j| cs[[r, j]]).fold(f64::NEG_INFINITY, f64::max);
-                    let others: Vec<f64> =
-                        (0..5).filter(|j| !sel.contains(j)).map(|j| cs[[r, j]]).collect();
+                    let kept_min = sel
+                        .iter()
+                        .map(|&j| cs[[r, j]])
+                        .fold(f64::INFINITY, f64::min);
+                    let kept_max = sel
+                        .iter()
+                        .map(|&j| cs[[r, j]])
+                        .fold(f64::NEG_INFINITY, f64::max);
+                    let others: Vec<f64> = (0..5)
+                        .filter(|j| !sel.contains(j))
+                        .map(|j| cs[[r, j]])
+                        .collect();
                     match rule {
                         SubsetRule::Largest => {
                             assert!(others.iter().all(|&o| o <= kept_min), "row {r}")
@@ -254,7 +277,11 @@ fn exhaustive_is_the_best_subset_and_matches_its_sparse_run() {
             assert!((best.f[r] - run[r]).abs() < 1e-12);
         }
         // no rule does better per row than the exhaustive one
-        for rule in [SubsetRule::Largest, SubsetRule::Smallest, SubsetRule::Random] {
+        for rule in [
+            SubsetRule::Largest,
+            SubsetRule::Smallest,
+            SubsetRule::Random,
+        ] {
             let out = model.infer_with_rule(x.view(), rule, k, 5).expect("rule");
             for r in 0..12 {
                 assert!(score(r, best.f[r]) <= score(r, out.f[r]) + 1e-12);
@@ -265,5 +292,9 @@ fn exhaustive_is_the_best_subset_and_matches_its_sparse_run() {
     let big = SoftMoe::<f64>::new(&config(9, 1, 3), 6, 0).expect("model");
     let e = big.best_subsets(x.view(), 2, &score).expect_err("n = 9");
     assert!(e.to_string().contains("at most 8"), "{e}");
-    assert!(model.infer_with_rule(x.view(), SubsetRule::Largest, 6, 0).is_err());
+    assert!(
+        model
+            .infer_with_rule(x.view(), SubsetRule::Largest, 6, 0)
+            .is_err()
+    );
 }

@@ -49,8 +49,8 @@ pub use error::TrainError;
 pub use loss::{Logistic, Loss, LossConfig, Squared, build_loss};
 pub use metrics::{EvalMetrics, Scalars, evaluate};
 pub use record::{EpochEval, EpochRecord, RunRecord, RunStatus, SCHEMA, Timings};
-pub use subsets::{SubsetEval, evaluate_subsets};
 pub use schedule::LrSchedule;
+pub use subsets::{SubsetEval, evaluate_subsets};
 pub use trainer::{TrainOutcome, fit, train, train_in};
 
 /// Result type of this crate.

@@ -177,9 +177,11 @@ impl RunRecord {
             );
         }
         for sub in &self.subsets {
-            out.extend(sub.test.iter().map(|(m, v)| {
-                (format!("subset.{}.k{}.{m}", sub.rule.name(), sub.k), *v)
-            }));
+            out.extend(
+                sub.test
+                    .iter()
+                    .map(|(m, v)| (format!("subset.{}.k{}.{m}", sub.rule.name(), sub.k), *v)),
+            );
         }
         out.push(("bayes_error".into(), self.bayes_error));
         out.push(("params".into(), Some(self.params as f64)));

@@ -58,7 +58,10 @@ pub fn evaluate_subsets(
                         };
                         soft.best_subsets(x, k, &score)?.f
                     }
-                    _ => soft.infer_with_rule(x, rule, k, seed.wrapping_add(bi as u64))?.f,
+                    _ => {
+                        soft.infer_with_rule(x, rule, k, seed.wrapping_add(bi as u64))?
+                            .f
+                    }
                 };
                 f.extend(fb.iter().map(|&v| v as f64));
             }

@@ -55,7 +55,10 @@ fn a_soft_model_trains_records_its_routing_and_subsets_and_no_bounds() {
     assert!(fin.test.get("mse").expect("mse") < 0.5 * init_mse);
     // routing metrics in range: entropies within [0, ln m] and [0, ln np], mass sums to 1
     let t = &fin.test;
-    let (de, ce) = (t.dispatch_entropy.expect("de"), t.combine_entropy.expect("ce"));
+    let (de, ce) = (
+        t.dispatch_entropy.expect("de"),
+        t.combine_entropy.expect("ce"),
+    );
     assert!(de > 0.0 && de <= 4f64.ln() + 1e-9, "{de}");
     assert!(ce > 0.0 && ce <= 4f64.ln() + 1e-9, "{ce}");
     let mass = t.combine_mass.as_ref().expect("mass");
@@ -67,7 +70,11 @@ fn a_soft_model_trains_records_its_routing_and_subsets_and_no_bounds() {
     assert!(!names.contains(&"load_entropy".to_string()), "{names:?}");
     // no bounds, with the reason
     assert!(rec.bounds.is_none());
-    assert!(rec.bounds_note.as_deref().is_some_and(|n| n.contains("soft")));
+    assert!(
+        rec.bounds_note
+            .as_deref()
+            .is_some_and(|n| n.contains("soft"))
+    );
     // the subset evaluation: 4 rules × 2 k, k = n equals the full model for every rule
     assert_eq!(rec.subsets.len(), 8);
     let mse = |rule: SubsetRule, k: usize| -> f64 {
@@ -78,11 +85,22 @@ fn a_soft_model_trains_records_its_routing_and_subsets_and_no_bounds() {
             .expect("subset")
     };
     let full = t.get("mse").expect("mse");
-    for rule in [SubsetRule::Largest, SubsetRule::Smallest, SubsetRule::Random] {
-        assert!((mse(rule, 4) - full).abs() < 1e-6 * full.max(1.0), "{rule:?}");
+    for rule in [
+        SubsetRule::Largest,
+        SubsetRule::Smallest,
+        SubsetRule::Random,
+    ] {
+        assert!(
+            (mse(rule, 4) - full).abs() < 1e-6 * full.max(1.0),
+            "{rule:?}"
+        );
     }
     // the exhaustive oracle beats every other rule at k = 1
-    for rule in [SubsetRule::Largest, SubsetRule::Smallest, SubsetRule::Random] {
+    for rule in [
+        SubsetRule::Largest,
+        SubsetRule::Smallest,
+        SubsetRule::Random,
+    ] {
         assert!(mse(SubsetRule::Exhaustive, 1) <= mse(rule, 1), "{rule:?}");
     }
     let scalars: Vec<String> = rec.scalars().into_iter().map(|(n, _)| n).collect();
@@ -131,6 +149,9 @@ fn a_soft_classifier_trains_with_the_logistic_loss() {
     let err = rec.final_eval.as_ref().and_then(|f| f.test.get("error"));
     let init = rec.init_test.get("error").expect("init");
     eprintln!("soft classifier: test error {err:?}, at init {init}");
-    assert!(err.is_some_and(|e| e < 0.25 && e < init - 0.1), "{err:?} vs {init}");
+    assert!(
+        err.is_some_and(|e| e < 0.25 && e < init - 0.1),
+        "{err:?} vs {init}"
+    );
     assert!(rec.bounds.is_none() && rec.bounds_note.is_some());
 }

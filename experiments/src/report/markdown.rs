@@ -19,6 +19,8 @@ const ROUTING: &[&str] = &[
     "routing_margin",
     "dropped_fraction",
     "group_nmi",
+    "dispatch_entropy",
+    "combine_entropy",
 ];
 
 fn f3(v: Option<f64>) -> String {
@@ -223,7 +225,24 @@ fn setup(md: &mut String, lines: &[SweepLine]) -> Result<()> {
             m.capacity_factor
                 .map_or("dropless".into(), |cf| format!("capacity factor {cf}"))
         )?,
-        None => writeln!(md, "- model: `{}`", c.model.kind())?,
+        None => match c.model.as_soft() {
+            Some(m) => writeln!(
+                md,
+                "- model: `soft`, {} tokens, {} slot(s) per expert, experts of depth {} and width {} (`{}`), head `{}`, normalisation {}",
+                m.tokens,
+                m.slots,
+                m.expert.depth,
+                m.expert.width,
+                serde_json::to_string(&m.expert.activation)
+                    .unwrap_or_default()
+                    .trim_matches('"'),
+                serde_json::to_string(&m.head)
+                    .unwrap_or_default()
+                    .trim_matches('"'),
+                if m.normalize { "on" } else { "off" }
+            )?,
+            None => writeln!(md, "- model: `{}`", c.model.kind())?,
+        },
     }
     writeln!(
         md,
@@ -245,6 +264,8 @@ fn setup(md: &mut String, lines: &[SweepLine]) -> Result<()> {
             "- bounds: δ = {}, ramp margin γ = {} (so C = 1/γ); gaps against bounds use the ramp loss the bounds speak of",
             c.eval.delta, c.eval.gamma
         )?;
+    } else if let Some(note) = &r.bounds_note {
+        writeln!(md, "- bounds: none ({note})")?;
     } else {
         writeln!(
             md,

@@ -94,9 +94,7 @@ impl<F: Float> SoftMoe<F> {
         // through both softmaxes to the logits
         let mut dlogits = Array2::<F>::zeros((b * m, np));
         for row in 0..b * m {
-            let s: F = (0..np)
-                .map(|c| combine[[row, c]] * dcomb[[row, c]])
-                .sum();
+            let s: F = (0..np).map(|c| combine[[row, c]] * dcomb[[row, c]]).sum();
             for c in 0..np {
                 dlogits[[row, c]] = combine[[row, c]] * (dcomb[[row, c]] - s);
             }
@@ -138,15 +136,13 @@ impl<F: Float> SoftMoe<F> {
                 dxr.zip_mut_with(&xr, |d, &xv| *d = (*d - xv * proj) / nr);
             }
         }
-        dxhat
-            .into_shape_with_order((b, m * dt))
-            .map_err(|_| {
-                ModelError::from(smoe_nn::ShapeError {
-                    op: "SoftMoe::backward (dx)",
-                    expected: vec![b, m * dt],
-                    got: vec![b * m, dt],
-                })
+        dxhat.into_shape_with_order((b, m * dt)).map_err(|_| {
+            ModelError::from(smoe_nn::ShapeError {
+                op: "SoftMoe::backward (dx)",
+                expected: vec![b, m * dt],
+                got: vec![b * m, dt],
             })
+        })
     }
 
     /// Each expert's backward on its `b·p` slot rows; returns `dX̃ [b·np, d_tok]`.

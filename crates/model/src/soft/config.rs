@@ -114,7 +114,11 @@ impl SoftConfig {
             return Err(invalid("slots", 0, "every expert needs at least one slot"));
         }
         if self.tokens == 0 {
-            return Err(invalid("tokens", 0, "the input is cut into at least one token"));
+            return Err(invalid(
+                "tokens",
+                0,
+                "the input is cut into at least one token",
+            ));
         }
         if !d.is_multiple_of(self.tokens) {
             return Err(ModelError::TokensDoNotDivide {
@@ -222,10 +226,7 @@ impl SoftConfig {
             },
             SoftConfig {
                 experts: 2,
-                expert: ExpertConfig {
-                    depth: 0,
-                    ..expert
-                },
+                expert: ExpertConfig { depth: 0, ..expert },
                 ..base.clone()
             },
             SoftConfig {

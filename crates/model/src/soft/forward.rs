@@ -56,7 +56,13 @@ impl<F: Float> SoftMoe<F> {
             .as_standard_layout()
             .into_owned()
             .into_shape_with_order((b * m, dt))
-            .map_err(|_| shape("SoftMoe::forward (tokens)", vec![b * m, dt], vec![b, self.d]))?;
+            .map_err(|_| {
+                shape(
+                    "SoftMoe::forward (tokens)",
+                    vec![b * m, dt],
+                    vec![b, self.d],
+                )
+            })?;
         let norms = self.cfg.normalize.then(|| {
             let mut norms = Vec::with_capacity(b * m);
             for mut row in xhat.rows_mut() {
@@ -113,9 +119,13 @@ impl<F: Float> SoftMoe<F> {
             Some(h) => h.forward(y.view())?.column(0).to_owned(),
         };
         let to3 = |a: &Array2<F>, d1: usize, d2: usize| {
-            a.clone()
-                .into_shape_with_order((b, d1, d2))
-                .map_err(|_| shape("SoftMoe::forward (routing)", vec![b, d1, d2], a.shape().to_vec()))
+            a.clone().into_shape_with_order((b, d1, d2)).map_err(|_| {
+                shape(
+                    "SoftMoe::forward (routing)",
+                    vec![b, d1, d2],
+                    a.shape().to_vec(),
+                )
+            })
         };
         let routing = SoftRouting {
             experts: n,
@@ -173,8 +183,7 @@ impl<F: Float> SoftMoe<F> {
         } else {
             self.cfg.expert.width
         };
-        let parallel =
-            rayon::current_num_threads() > 1 && b * np * dt * width >= PARALLEL_MIN_WORK;
+        let parallel = rayon::current_num_threads() > 1 && b * np * dt * width >= PARALLEL_MIN_WORK;
         let outs: Vec<(Vec<usize>, Array2<F>, TokenTape<F>)> = if parallel {
             (0..self.experts.len())
                 .into_par_iter()

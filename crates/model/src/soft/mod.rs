@@ -87,9 +87,7 @@ impl<F: Float> SoftMoe<F> {
             value: cfg.tokens.to_string(),
             reason: "the token width gives no valid initialisation scale",
         })?;
-        let phi = Array2::from_shape_simple_fn((dt, np), || {
-            F::from_f64c(normal.sample(&mut rng))
-        });
+        let phi = Array2::from_shape_simple_fn((dt, np), || F::from_f64c(normal.sample(&mut rng)));
         let experts = (0..cfg.experts)
             .map(|j| {
                 let mut rng = stream_rng(seed, "expert", j as u64);

@@ -104,9 +104,17 @@ pub fn select_experts<F: Float>(
                 order.extend(0..n);
                 // stable sort: ties keep the lower index first
                 if rule == SubsetRule::Largest {
-                    order.sort_by(|&a, &c| row[c].partial_cmp(&row[a]).unwrap_or(std::cmp::Ordering::Equal));
+                    order.sort_by(|&a, &c| {
+                        row[c]
+                            .partial_cmp(&row[a])
+                            .unwrap_or(std::cmp::Ordering::Equal)
+                    });
                 } else {
-                    order.sort_by(|&a, &c| row[a].partial_cmp(&row[c]).unwrap_or(std::cmp::Ordering::Equal));
+                    order.sort_by(|&a, &c| {
+                        row[a]
+                            .partial_cmp(&row[c])
+                            .unwrap_or(std::cmp::Ordering::Equal)
+                    });
                 }
                 for (dst, &j) in o.iter_mut().zip(&order[..k]) {
                     *dst = j;
