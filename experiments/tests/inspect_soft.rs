@@ -175,7 +175,7 @@ fn check(normalize: bool, loss: InspectLoss) {
             .map(|c| f64::from_le_bytes(c.try_into().expect("8")))
             .collect();
         assert_eq!(g.len(), *len);
-        for e in 0..*len {
+        for (e, &written) in g.iter().enumerate() {
             let at = |m: &mut SoftMoe<f64>, v: f64| {
                 m.params_mut()[pi].value[e] = v;
                 inspect::loss_with(m, x.view(), &yv, 0.0, loss)
@@ -185,12 +185,11 @@ fn check(normalize: bool, loss: InspectLoss) {
             let theta = m.params()[pi].value[e];
             let num = (at(&mut m, theta + H) - at(&mut m, theta - H)) / (2.0 * H);
             at(&mut m, theta);
-            let rel = (g[e] - num).abs() / g[e].abs().max(num.abs()).max(1e-4);
+            let rel = (written - num).abs() / written.abs().max(num.abs()).max(1e-4);
             worst = worst.max(rel);
             assert!(
                 rel <= MAX_REL_ERR,
-                "{name}[{e}]: {} vs {num}: {rel:e}",
-                g[e]
+                "{name}[{e}]: {written} vs {num}: {rel:e}"
             );
         }
     }

@@ -2,6 +2,9 @@
 //! here independently of the batched code), the softmax invariants, and expert-subset
 //! selection (Chung et al. Algorithm 1).
 
+// the reference is written as plain index loops on purpose, close to the formulas
+#![allow(clippy::needless_range_loop)]
+
 mod common;
 
 use common::{normal, rng};

@@ -12,6 +12,9 @@
 //!   with `u_c = φ_c / ‖φ_c‖` gives `ds += Σ_c u_c · dΦ̂_c` and
 //!   `dφ_c = s (dΦ̂_c − u_c (u_c · dΦ̂_c)) / ‖φ_c‖`.
 
+// index loops over several arrays at once read as the formulas above
+#![allow(clippy::needless_range_loop)]
+
 use ndarray::{Array2, ArrayView1, Axis};
 use rayon::prelude::*;
 use smoe_nn::Float;

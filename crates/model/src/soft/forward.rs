@@ -1,6 +1,9 @@
 //! The Soft MoE forward pass, batched: one GEMM for the logits of every token, per-input
 //! softmaxes, and each expert run once on all the slot rows it serves.
 
+// index loops over several arrays at once read as the formulas above
+#![allow(clippy::needless_range_loop)]
+
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 use smoe_nn::Float;

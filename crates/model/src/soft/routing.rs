@@ -1,5 +1,8 @@
 //! The routing diagnostics of a Soft MoE forward pass.
 
+// index loops over several arrays at once read as the formulas above
+#![allow(clippy::needless_range_loop)]
+
 use ndarray::{Array2, Array3};
 use smoe_nn::Float;
 

@@ -22,6 +22,9 @@
 //!   An oracle that uses the target: it runs every expert once and sums their (affine)
 //!   contributions to f for each of the `C(n, k)` subsets.
 
+// index loops over several arrays at once read as the formulas above
+#![allow(clippy::needless_range_loop)]
+
 use ndarray::{Array1, Array2, ArrayView2};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
