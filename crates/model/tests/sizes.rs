@@ -38,6 +38,16 @@ fn oversized_models_are_errors_before_allocation() {
         }),
         sparse(|c| c.router = smoe_router::RouterConfig::Mlp { hidden: 1 << 40 }),
     ];
+    let soft = |f: &dyn Fn(&mut smoe_model::SoftConfig)| {
+        let mut c = smoe_model::SoftConfig::default();
+        f(&mut c);
+        ModelConfig::Soft(c)
+    };
+    let cases = cases.into_iter().chain([
+        soft(&|c| c.experts = 1 << 40),
+        soft(&|c| c.slots = usize::MAX),
+        soft(&|c| c.expert.width = 1 << 40),
+    ]);
     for cfg in cases {
         let err = build_model::<f32>(&cfg, 16, 0).expect_err("must not build");
         match &err {

@@ -301,3 +301,52 @@ fn exhaustive_is_the_best_subset_and_matches_its_sparse_run() {
             .is_err()
     );
 }
+
+#[test]
+fn bad_inputs_and_calls_are_typed_errors() {
+    use smoe_model::{AuxGrad, Model, ModelError};
+    let mut m = SoftMoe::<f64>::new(&config(3, 1, 2), 4, 0).expect("model");
+    let wrong = Array2::<f64>::zeros((2, 5));
+    assert!(matches!(m.infer(wrong.view()), Err(ModelError::Shape(_))));
+    let mut x = Array2::<f64>::zeros((3, 4));
+    x[[1, 2]] = f64::NAN;
+    assert!(matches!(
+        m.infer(x.view()),
+        Err(ModelError::NonFiniteInput { row: 1, col: 2 })
+    ));
+    assert!(matches!(
+        SoftMoe::backward(&mut m, Array1::zeros(3).view()),
+        Err(ModelError::NoForward)
+    ));
+    let x = Array2::<f64>::ones((3, 4));
+    SoftMoe::forward(&mut m, x.view()).expect("forward");
+    assert!(matches!(
+        SoftMoe::backward(&mut m, Array1::zeros(2).view()),
+        Err(ModelError::Shape(_))
+    ));
+    // auxiliary routing gradients are top-k concepts
+    Model::forward(&mut m, x.view(), true).expect("forward");
+    let dz = Array2::<f64>::zeros((3, 3));
+    let e = Model::backward(
+        &mut m,
+        Array1::zeros(3).view(),
+        AuxGrad {
+            dweight: None,
+            dlogits: Some(dz.view()),
+        },
+    )
+    .expect_err("aux");
+    assert!(
+        matches!(e, ModelError::AuxNotSupported { kind: "soft" }),
+        "{e}"
+    );
+    // an empty batch is fine
+    let empty = Array2::<f64>::zeros((0, 4));
+    assert_eq!(m.infer(empty.view()).expect("empty").0.len(), 0);
+    // subsets naming an expert that does not exist
+    let sel = Array2::from_elem((3, 1), 7usize);
+    assert!(matches!(
+        m.infer_subset(x.view(), &sel),
+        Err(ModelError::Shape(_))
+    ));
+}

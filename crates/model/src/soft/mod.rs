@@ -7,6 +7,23 @@
 //! - [`SoftRouting`]: dispatch and combine weights of a pass;
 //! - [`SubsetRule`], [`select_experts`], [`SoftMoe::infer_subset`],
 //!   [`SoftMoe::best_subsets`]: Chung et al.'s Algorithm 1 and its controls.
+//!
+//! # Example
+//! ```
+//! use ndarray::{Array1, Array2};
+//! use smoe_model::{SoftConfig, SoftMoe, SubsetRule};
+//!
+//! let cfg = SoftConfig { experts: 4, tokens: 2, ..Default::default() };
+//! let mut model = SoftMoe::<f64>::new(&cfg, 6, 0).unwrap(); // d = 6: 2 tokens of width 3
+//! let x = Array2::from_shape_fn((5, 6), |(i, j)| ((i * 6 + j) as f64).sin());
+//! let (f, routing) = model.forward(x.view()).unwrap();
+//! assert_eq!((f.len(), routing.combine.dim()), (5, (5, 2, 4)));
+//! let dx = model.backward(Array1::ones(5).view()).unwrap();
+//! assert_eq!(dx.dim(), (5, 6));
+//! // Algorithm 1: keep the 2 experts with the largest column sums of C
+//! let top2 = model.infer_with_rule(x.view(), SubsetRule::Largest, 2, 0).unwrap();
+//! assert_eq!(top2.selected.dim(), (5, 2));
+//! ```
 
 mod backward;
 mod config;
