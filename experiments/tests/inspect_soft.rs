@@ -225,3 +225,49 @@ fn soft_inspect_logistic_matches_the_model_and_central_differences() {
 fn soft_inspect_squared_with_normalisation_matches_central_differences() {
     check(true, InspectLoss::Squared);
 }
+
+/// The squared loss on a top-k model (k = T and linear experts, so no routing decision or
+/// kink moves under a perturbation): the written gradient of every entry matches central
+/// differences of the written loss, balance term included.
+#[test]
+fn squared_loss_on_a_sparse_model_matches_central_differences() {
+    let cfg = smoe_model::ModelConfig::Sparse(smoe_model::SparseConfig {
+        experts: 3,
+        k: 3,
+        expert: smoe::ExpertConfig {
+            depth: 0,
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    let mut m = smoe_model::build_model::<f64>(&cfg, 4, 2).expect("model");
+    let mut rng = Gen(5);
+    let x = normal(10, 4, &mut rng);
+    let y: Vec<f64> = (0..10).map(|r| (r as f64).sin()).collect();
+    let alpha = 0.05;
+    let insp = inspect::inspect_with(m.as_mut(), x.view(), &y, alpha, InspectLoss::Squared)
+        .expect("inspect");
+    assert_eq!(insp.loss.loss, InspectLoss::Squared);
+    assert!(insp.loss.balance > 0.0);
+    for (pi, g) in insp.grads.iter().enumerate() {
+        for (e, &written) in g.grad.iter().enumerate() {
+            let theta = m.params()[pi].value[e];
+            let mut at = |v: f64| {
+                m.params_mut()[pi].value[e] = v;
+                inspect::loss_with(m.as_ref(), x.view(), &y, alpha, InspectLoss::Squared)
+                    .expect("loss")
+                    .total
+            };
+            let num = (at(theta + H) - at(theta - H)) / (2.0 * H);
+            at(theta);
+            let rel = (written - num).abs() / written.abs().max(num.abs()).max(1e-4);
+            assert!(rel <= MAX_REL_ERR, "{}[{e}]: {written} vs {num}", g.name);
+        }
+    }
+    // non-finite targets are refused for the squared loss, any finite value is accepted
+    let mut bad = y.clone();
+    bad[3] = f64::NAN;
+    let e =
+        inspect::loss_with(m.as_ref(), x.view(), &bad, 0.0, InspectLoss::Squared).expect_err("nan");
+    assert!(e.to_string().contains("y[3]"), "{e}");
+}
