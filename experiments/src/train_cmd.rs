@@ -193,7 +193,27 @@ pub fn summary(r: &RunRecord) -> String {
         ));
     }
     let t: &EvalMetrics = &fin.test;
-    s.push_str(&format!(
+    if let (Some(de), Some(ce)) = (t.dispatch_entropy, t.combine_entropy) {
+        let mass = t.combine_mass.as_deref().unwrap_or(&[]);
+        s.push_str(&format!(
+            "\nrouting (test, soft): dispatch entropy {de:.3}; combine entropy {ce:.3}; combine mass per expert [{}]; group NMI {}\n",
+            mass.iter().map(|m| format!("{m:.3}")).collect::<Vec<_>>().join(", "),
+            opt(t.group_nmi),
+        ));
+        for sub in &r.subsets {
+            s.push_str(&format!(
+                "subset {} k = {}: {}\n",
+                sub.rule.name(),
+                sub.k,
+                sub.test
+                    .iter()
+                    .map(|(m, v)| format!("{m} {}", opt(*v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    } else {
+        s.push_str(&format!(
         "\nrouting (test): load entropy {:.3} of ln T = {:.3}; dead experts {}; distinct k-subsets {}; margin {}; group NMI {} (at init {}); dropped {:.3}\n",
         t.load_entropy,
         (c.model.experts() as f64).ln(),
@@ -204,6 +224,7 @@ pub fn summary(r: &RunRecord) -> String {
         opt(r.init_test.group_nmi),
         t.dropped_fraction,
     ));
+    }
     s.push_str(&format!(
         "Bayes error {}; {} parameters; {:.2} s training ({:.0} samples/s), {:.2} s evaluation\n",
         opt(r.bayes_error),

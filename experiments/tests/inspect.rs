@@ -490,6 +490,7 @@ fn args(fx: &Fixture, x: &Path, y: &Path, out: &Path) -> InspectArgs {
         y: y.to_path_buf(),
         out: out.to_path_buf(),
         alpha: 0.1,
+        loss: inspect::InspectLoss::Logistic,
     }
 }
 
@@ -676,7 +677,7 @@ fn every_dtype_of_smoe_tasks_npy_is_accepted() {
         let got = read_written(&out);
         let what = format!("{} + {}", xp.display(), yp.display());
         assert_eq!(num(&got.loss, "total"), want.total, "{what}");
-        assert_eq!(num(&got.loss, "logistic"), want.logistic, "{what}");
+        assert_eq!(num(&got.loss, "logistic"), want.data, "{what}");
         assert_eq!(num(&got.loss, "balance"), want.balance, "{what}");
     }
     // labels that are all +1 are valid in any dtype, unsigned and bool too

@@ -10,6 +10,9 @@
 //! hierarchical gate `gate.outer.weight [G, d]`, `gate.outer.bias [G]`. A scheduled
 //! temperature is a function of training progress, which a checkpoint does not hold: a
 //! reloaded `dense_to_sparse` gate with `tau_end` is at τ₀ until `on_progress` moves it.
+//! A soft model: `phi [d_tok, n·p]`, `scale [1]` (with `normalize`),
+//! `experts.{j}.layers.{l}.*` (the output layer `[d_tok, in]`), the linear head
+//! `head.weight [1, d]`, `head.bias [1]`.
 //! Values are stored in the model's float type (F32 or F64). The config goes to
 //! `<name>.json` beside `<name>.safetensors` (and into the safetensors metadata).
 //!
@@ -32,7 +35,7 @@ use smoe_nn::Float;
 
 pub use files::{MAX_HEADER_BYTES, MAX_JSON_BYTES, MAX_VALUES};
 
-use crate::{Model, ModelConfig, ModelError, Result, SparseMoe, build_model};
+use crate::{Model, ModelConfig, ModelError, Result, SoftMoe, SparseMoe, build_model};
 
 /// The JSON written beside the tensors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -250,8 +253,40 @@ impl<F: Float> SparseMoe<F> {
     /// As [`load`]; [`ModelError::Checkpoint`] if the checkpoint holds another kind of model.
     pub fn load(path: &Path) -> Result<Self> {
         let (meta, bytes) = read_checked(path)?;
-        let ModelConfig::Sparse(cfg) = &meta.model;
+        let ModelConfig::Sparse(cfg) = &meta.model else {
+            return Err(err(
+                path,
+                format!("holds a {} model, not a sparse one", meta.model.kind()),
+            ));
+        };
         let mut model = SparseMoe::<F>::new(cfg, meta.d, meta.seed)?;
+        fill(&mut model, path, &bytes)?;
+        Ok(model)
+    }
+}
+
+impl<F: Float> SoftMoe<F> {
+    /// Saves to `path` (see [`save`]).
+    ///
+    /// # Errors
+    /// As [`save`].
+    pub fn save(&self, path: &Path) -> Result<()> {
+        save(self, path)
+    }
+
+    /// Loads a soft model from `path` (see [`load`]).
+    ///
+    /// # Errors
+    /// As [`load`]; [`ModelError::Checkpoint`] if the checkpoint holds another kind of model.
+    pub fn load(path: &Path) -> Result<Self> {
+        let (meta, bytes) = read_checked(path)?;
+        let ModelConfig::Soft(cfg) = &meta.model else {
+            return Err(err(
+                path,
+                format!("holds a {} model, not a soft one", meta.model.kind()),
+            ));
+        };
+        let mut model = SoftMoe::<F>::new(cfg, meta.d, meta.seed)?;
         fill(&mut model, path, &bytes)?;
         Ok(model)
     }

@@ -3,7 +3,7 @@ use smoe_experts::ExpertConfig;
 use smoe_gating::{GateConfig, deserialize_gate};
 use smoe_router::{RouterConfig, deserialize_router};
 
-use crate::{ModelError, Result};
+use crate::{ModelError, Result, SoftConfig};
 
 /// Which model to build: a tagged table, `[model] kind = "sparse"` (the default kind, so it
 /// may be left out). The input width d and the seed are not part of it: they come from the
@@ -13,6 +13,8 @@ use crate::{ModelError, Result};
 pub enum ModelConfig {
     /// A top-k sparse MoE ([`crate::SparseMoe`]).
     Sparse(SparseConfig),
+    /// A Soft MoE ([`crate::SoftMoe`], `kind = "soft"`).
+    Soft(SoftConfig),
 }
 
 impl Default for ModelConfig {
@@ -37,20 +39,24 @@ impl ModelConfig {
     pub fn kind(&self) -> &'static str {
         match self {
             ModelConfig::Sparse(_) => "sparse",
+            ModelConfig::Soft(_) => "soft",
         }
     }
 
-    /// Experts in total T.
+    /// Experts in total T (n for a soft model).
     pub fn experts(&self) -> usize {
         match self {
             ModelConfig::Sparse(c) => c.experts,
+            ModelConfig::Soft(c) => c.experts,
         }
     }
 
-    /// Experts selected per input k.
+    /// Experts used per input k. A soft model uses all of its n experts on every input
+    /// (each sees a convex combination of the tokens), so its k is n.
     pub fn k(&self) -> usize {
         match self {
             ModelConfig::Sparse(c) => c.k,
+            ModelConfig::Soft(c) => c.experts,
         }
     }
 
@@ -58,16 +64,26 @@ impl ModelConfig {
     pub fn as_sparse(&self) -> Option<&SparseConfig> {
         match self {
             ModelConfig::Sparse(c) => Some(c),
+            ModelConfig::Soft(_) => None,
+        }
+    }
+
+    /// The soft config, if this is a soft model.
+    pub fn as_soft(&self) -> Option<&SoftConfig> {
+        match self {
+            ModelConfig::Soft(c) => Some(c),
+            ModelConfig::Sparse(_) => None,
         }
     }
 
     /// Checks the config for inputs of width `d`.
     ///
     /// # Errors
-    /// As [`SparseConfig::validate`].
+    /// As [`SparseConfig::validate`] or [`SoftConfig::validate`].
     pub fn validate(&self, d: usize) -> Result<()> {
         match self {
             ModelConfig::Sparse(c) => c.validate(d),
+            ModelConfig::Soft(c) => c.validate(d),
         }
     }
 
@@ -76,6 +92,7 @@ impl ModelConfig {
     pub fn parameter_count(&self, d: usize) -> Option<usize> {
         match self {
             ModelConfig::Sparse(c) => c.parameter_count(d),
+            ModelConfig::Soft(c) => c.parameter_count(d),
         }
     }
 
@@ -84,12 +101,14 @@ impl ModelConfig {
     pub fn widest_row(&self, d: usize) -> Option<usize> {
         match self {
             ModelConfig::Sparse(c) => c.widest_row(d),
+            ModelConfig::Soft(c) => c.widest_row(d),
         }
     }
 
     /// One example config of every model kind, with every router, gate and expert of the
-    /// component catalogues at T = 4 and a k each gate supports: what the shared model tests
-    /// iterate.
+    /// component catalogues at T = 4 and a k each gate supports, then the Soft MoE examples
+    /// ([`SoftConfig::examples`], valid at every d divisible by 3): what the shared model
+    /// tests iterate.
     pub fn examples() -> Vec<ModelConfig> {
         let mut out = Vec::new();
         let t = 4;
@@ -127,6 +146,7 @@ impl ModelConfig {
                 ..Default::default()
             }));
         }
+        out.extend(SoftConfig::examples().into_iter().map(ModelConfig::Soft));
         out
     }
 }

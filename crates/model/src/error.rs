@@ -25,6 +25,22 @@ pub enum ModelError {
         /// Number of experts T.
         experts: usize,
     },
+    /// The input width is not divisible by the number of tokens of a soft model.
+    #[error("invalid model config: d = {d} is not divisible by tokens = {tokens}")]
+    TokensDoNotDivide {
+        /// The input width.
+        d: usize,
+        /// The tokens it is cut into.
+        tokens: usize,
+    },
+    /// Auxiliary-loss gradients on top-k routing were passed to a model without it.
+    #[error(
+        "a {kind} model has no top-k routing: auxiliary routing losses do not apply (set aux.* to 0)"
+    )]
+    AuxNotSupported {
+        /// The model kind.
+        kind: &'static str,
+    },
     /// An array had the wrong shape.
     #[error(transparent)]
     Shape(#[from] smoe_nn::ShapeError),

@@ -8,9 +8,11 @@
 //! - [`Model`]: the interface every layer above the model uses (forward, backward, infer,
 //!   parameters, config, progress hook), with [`ModelOutput`] = `f` + typed
 //!   [`RoutingDiagnostics`]; [`build_model`] builds any [`ModelConfig`];
-//! - [`ModelConfig`] (`kind = "sparse"`) / [`SparseConfig`]: the model as one validated,
-//!   serde config (d and the seed are passed in);
+//! - [`ModelConfig`] (`kind = "sparse"` or `"soft"`) / [`SparseConfig`] / [`SoftConfig`]:
+//!   the model as one validated, serde config (d and the seed are passed in);
 //! - [`SparseMoe`]: forward, backward, inference, parameters;
+//! - [`soft`]: [`SoftMoe`] (tokens, slots, dispatch and combine softmaxes, THEORY §8.1) and
+//!   expert-subset selection at inference ([`SubsetRule`], §8.4);
 //! - [`Dispatch`]: the counting-sort plan (with optional capacity and drop accounting);
 //! - [`oracle`]: the dense reference path (every expert on every row), a test oracle only;
 //! - [`checkpoint`]: safetensors + JSON config, PyTorch layouts.
@@ -37,12 +39,14 @@ mod error;
 mod model;
 mod moe;
 pub mod oracle;
+pub mod soft;
 
 pub use config::{ModelConfig, SparseConfig, deserialize_model};
 pub use dispatch::{DROPPED, Dispatch};
 pub use error::ModelError;
 pub use model::{Model, ModelOutput, RoutingDiagnostics, TopKRouting, build_model};
 pub use moe::{AuxGrad, MoeOutput, SparseMoe};
+pub use soft::{SoftConfig, SoftHead, SoftMoe, SoftRouting, SubsetRule};
 
 /// Result type of this crate.
 pub type Result<T> = std::result::Result<T, ModelError>;

@@ -5,7 +5,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use smoe_gating::Routing;
 use smoe_nn::{Float, ParamMut, ParamRef, Progress, zero_grads};
 
-use crate::{AuxGrad, ModelConfig, MoeOutput, Result, SparseMoe};
+use crate::{AuxGrad, ModelConfig, MoeOutput, Result, SoftMoe, SoftRouting, SparseMoe};
 
 /// What a forward pass of any model returns: the output `f` and typed routing diagnostics.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,11 +17,14 @@ pub struct ModelOutput<F> {
     pub routing: RoutingDiagnostics<F>,
 }
 
-/// How a model routed a batch. Soft MoE adds a variant with its dispatch and combine weights.
+/// How a model routed a batch.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RoutingDiagnostics<F> {
     /// Each input went to k of T experts.
     TopK(TopKRouting<F>),
+    /// Soft MoE: every token is dispatched to every slot, every slot combined into every
+    /// output token.
+    Soft(SoftRouting<F>),
 }
 
 /// Top-k routing of a batch of b inputs.
@@ -42,6 +45,15 @@ impl<F> ModelOutput<F> {
     pub fn top_k(&self) -> Option<&TopKRouting<F>> {
         match &self.routing {
             RoutingDiagnostics::TopK(r) => Some(r),
+            RoutingDiagnostics::Soft(_) => None,
+        }
+    }
+
+    /// The soft routing, if the model routes that way.
+    pub fn soft(&self) -> Option<&SoftRouting<F>> {
+        match &self.routing {
+            RoutingDiagnostics::Soft(r) => Some(r),
+            RoutingDiagnostics::TopK(_) => None,
         }
     }
 }
@@ -61,7 +73,7 @@ impl<F> From<MoeOutput<F>> for ModelOutput<F> {
 }
 
 /// A trainable model `x [b, d] -> f [b]`: what the trainer, evaluation, the bounds and
-/// checkpoints see. [`SparseMoe`] implements it; so can a user's own model.
+/// checkpoints see. [`SparseMoe`] and [`SoftMoe`] implement it; so can a user's own model.
 pub trait Model<F: Float>: Send + Sync + std::fmt::Debug {
     /// The config that rebuilds the model's architecture (with [`Model::input_dim`] and
     /// [`Model::seed`]).
@@ -105,6 +117,11 @@ pub trait Model<F: Float>: Send + Sync + std::fmt::Debug {
     /// Number of scalar parameters.
     fn num_params(&self) -> usize {
         self.params().iter().map(|p| p.value.len()).sum()
+    }
+    /// The model as a [`SoftMoe`], if it is one (for expert-subset inference; default
+    /// `None`).
+    fn as_soft(&self) -> Option<&SoftMoe<F>> {
+        None
     }
 }
 
@@ -154,5 +171,6 @@ impl<F: Float> Model<F> for SparseMoe<F> {
 pub fn build_model<F: Float>(cfg: &ModelConfig, d: usize, seed: u64) -> Result<Box<dyn Model<F>>> {
     Ok(match cfg {
         ModelConfig::Sparse(c) => Box::new(SparseMoe::<F>::new(c, d, seed)?),
+        ModelConfig::Soft(c) => Box::new(SoftMoe::<F>::new(c, d, seed)?),
     })
 }

@@ -24,6 +24,50 @@ fn parse(text: &str) -> Result<ModelConfig, String> {
 fn sparse(text: &str) -> SparseConfig {
     match parse(text).unwrap_or_else(|e| panic!("{text}\n{e}")) {
         ModelConfig::Sparse(c) => c,
+        other => panic!("{text}: not sparse: {other:?}"),
+    }
+}
+
+#[test]
+fn soft_configs_parse_with_defaults_and_refuse_top_k_fields() {
+    let c = parse("[model]\nkind = \"soft\"\nexperts = 5\ntokens = 5\nhead = \"linear\"\n")
+        .expect("soft");
+    let ModelConfig::Soft(s) = &c else {
+        panic!("{c:?}")
+    };
+    assert_eq!((s.experts, s.slots, s.tokens), (5, 1, 5));
+    assert_eq!(s.head, smoe_model::SoftHead::Linear);
+    assert!(!s.normalize);
+    assert_eq!(c.kind(), "soft");
+    // k of a soft model is n: every expert is used on every input
+    assert_eq!((c.experts(), c.k()), (5, 5));
+    assert!(c.as_sparse().is_none());
+    let bare = parse("[model]\nkind = \"soft\"\n").expect("defaults");
+    assert_eq!(bare, ModelConfig::Soft(smoe_model::SoftConfig::default()));
+    for bad in [
+        "k = 2",
+        "router = \"linear\"",
+        "head = \"mean\"",
+        "slot = 2",
+    ] {
+        let e = parse(&format!("[model]\nkind = \"soft\"\n{bad}\n")).expect_err(bad);
+        assert!(e.contains("unknown") || e.contains("variant"), "{bad}: {e}");
+    }
+    // d must be divisible by the tokens: one clear line
+    let e = c.validate(12).expect_err("12 / 5");
+    assert_eq!(
+        e.to_string(),
+        "invalid model config: d = 12 is not divisible by tokens = 5"
+    );
+    assert!(c.validate(10).is_ok());
+    for (field, text) in [
+        ("experts", "experts = 0"),
+        ("slots", "slots = 0"),
+        ("tokens", "tokens = 0"),
+    ] {
+        let cfg = parse(&format!("[model]\nkind = \"soft\"\n{text}\n")).expect(text);
+        let e = cfg.validate(4).expect_err(text).to_string();
+        assert!(e.contains(&format!("{field} = 0")), "{e}");
     }
 }
 
@@ -145,7 +189,10 @@ fn unknown_keys_beside_a_unit_kind_are_rejected() {
 fn every_catalogue_model_round_trips_through_toml() {
     for cfg in ModelConfig::examples() {
         let text = toml::to_string(&Holder { model: cfg.clone() }).expect("serialize");
-        assert!(text.contains("kind = \"sparse\""), "{text}");
+        assert!(
+            text.contains(&format!("kind = \"{}\"", cfg.kind())),
+            "{text}"
+        );
         assert_eq!(parse(&text).unwrap_or_else(|e| panic!("{text}\n{e}")), cfg);
     }
 }

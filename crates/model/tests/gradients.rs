@@ -10,11 +10,11 @@
 
 mod common;
 
-use common::{describe, noise_for, normal, randomize_gate_params, rng, sparse, uniform};
+use common::{describe, describe_model, noise_for, normal, randomize_gate_params, rng, uniform};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use smoe_experts::ExpertConfig;
 use smoe_gating::GateConfig;
-use smoe_model::{ModelConfig, SparseConfig, SparseMoe};
+use smoe_model::{AuxGrad, Model, ModelConfig, SoftConfig, SparseConfig, SparseMoe, build_model};
 use smoe_nn::{check_gradient, grad_vector, param_vector, set_param_vector};
 use smoe_router::RouterConfig;
 
@@ -223,15 +223,103 @@ fn every_catalogue_model() {
     let mut worst: f64 = 0.0;
     let examples = ModelConfig::examples();
     assert!(!examples.is_empty());
+    let mut through_trait = 0;
     for (i, cfg) in examples.iter().enumerate() {
-        let cfg = sparse(cfg);
-        let tag = format!("examples[{i}] {}", describe(cfg));
-        worst = worst.max(check(cfg, i as u64, &tag));
+        match cfg {
+            ModelConfig::Sparse(c) => {
+                let tag = format!("examples[{i}] {}", describe(c));
+                worst = worst.max(check(c, i as u64, &tag));
+            }
+            other => {
+                // every other kind through the Model trait, at two input widths
+                for d in [3, 6] {
+                    let tag = format!("examples[{i}] d = {d} {}", describe_model(other));
+                    worst = worst.max(check_model(other, d, i as u64, &tag));
+                    through_trait += 1;
+                }
+            }
+        }
     }
+    assert_eq!(through_trait, 2 * SoftConfig::examples().len());
     eprintln!(
         "{} catalogue models, worst relative error {worst:.2e}",
         examples.len()
     );
+}
+
+/// Every hidden pre-activation of a soft model's experts on the slot inputs of the one-row
+/// input `x` is ≥ [`KINK_MARGIN`] from the ReLU / PReLU kink (other kinds: true).
+fn smooth_through_trait(model: &dyn Model<f64>, x: &Array2<f64>) -> bool {
+    let Some(soft) = model.as_soft() else {
+        return true;
+    };
+    let out = model.infer(x.view()).expect("infer");
+    let routing = out.soft().expect("soft routing");
+    let p = routing.slots;
+    let slots = routing.slot_inputs.index_axis(Axis(0), 0);
+    soft.experts.iter().enumerate().all(|(j, e)| {
+        let xs = slots.slice(ndarray::s![j * p..(j + 1) * p, ..]);
+        let (_, tape) = e.forward(xs, true).expect("expert");
+        tape.pre
+            .iter()
+            .all(|a| a.iter().all(|v| v.abs() >= KINK_MARGIN))
+    })
+}
+
+/// Gradient check of every parameter tensor and of the input through the [`Model`] trait,
+/// for inputs of width `d`: loss `c · f`; returns the worst relative error.
+fn check_model(cfg: &ModelConfig, d: usize, seed: u64, tag: &str) -> f64 {
+    let mut model = build_model::<f64>(cfg, d, seed).expect("model");
+    let mut r = rng(tag);
+    let mut x = normal(B, d, &mut r);
+    for row in 0..B {
+        let mut tries = 0;
+        while !smooth_through_trait(model.as_ref(), &x.row(row).insert_axis(Axis(0)).to_owned()) {
+            x.row_mut(row).assign(&normal(1, d, &mut r).row(0));
+            tries += 1;
+            assert!(tries < 1000, "{tag}: no smooth input found");
+        }
+    }
+    let c = uniform(B, &mut r);
+    let loss = |m: &mut dyn Model<f64>, x: ArrayView2<'_, f64>| -> f64 {
+        m.forward(x, false).expect("forward").f.dot(&c)
+    };
+    model.zero_grad();
+    model.forward(x.view(), false).expect("forward");
+    let dx = model
+        .backward(c.view(), AuxGrad::default())
+        .expect("backward");
+    let params = model.params();
+    let theta = param_vector(&params);
+    let grads = grad_vector(&params);
+    let names: Vec<(String, usize)> = params
+        .iter()
+        .map(|p| (p.name.clone(), p.value.len()))
+        .collect();
+    drop(params);
+    let mut worst: f64 = 0.0;
+    let mut at = 0;
+    for (name, len) in names {
+        let idx: Vec<usize> = (at..at + len).collect();
+        let mut f = |v: &[f64]| {
+            set_param_vector(&mut model.params_mut(), v).expect("set");
+            loss(model.as_mut(), x.view())
+        };
+        let r = check_gradient(&mut f, &theta, &grads, Some(&idx), H, FLOOR);
+        assert!(r.max_rel_err <= TOL, "{tag}: tensor {name}: {r:?}");
+        worst = worst.max(r.max_rel_err);
+        at += len;
+    }
+    set_param_vector(&mut model.params_mut(), &theta).expect("restore");
+    let xv: Vec<f64> = x.iter().copied().collect();
+    let dxv: Vec<f64> = dx.iter().copied().collect();
+    let mut f = |v: &[f64]| {
+        let xp = Array2::from_shape_vec((B, d), v.to_vec()).expect("shape");
+        loss(model.as_mut(), xp.view())
+    };
+    let r = check_gradient(&mut f, &xv, &dxv, None, H, FLOOR);
+    assert!(r.max_rel_err <= TOL, "{tag}: input: {r:?}");
+    worst.max(r.max_rel_err)
 }
 
 /// Every expert shape of the catalogue, and every activation of the catalogue at depth 2 and

@@ -9,6 +9,8 @@ use smoe_nn::MAX_ELEMENTS;
 fn parameter_count_is_exact_for_every_example() {
     for d in [1, 3, 7] {
         for cfg in ModelConfig::examples() {
+            // a soft model's d must be a multiple of its tokens (3 in the catalogue)
+            let d = if cfg.as_soft().is_some() { 3 * d } else { d };
             let model = build_model::<f64>(&cfg, d, 0).expect("build");
             let real: usize = model.params().iter().map(|p| p.value.len()).sum();
             assert_eq!(cfg.parameter_count(d), Some(real), "{cfg:?} at d = {d}");
@@ -36,6 +38,16 @@ fn oversized_models_are_errors_before_allocation() {
         }),
         sparse(|c| c.router = smoe_router::RouterConfig::Mlp { hidden: 1 << 40 }),
     ];
+    let soft = |f: &dyn Fn(&mut smoe_model::SoftConfig)| {
+        let mut c = smoe_model::SoftConfig::default();
+        f(&mut c);
+        ModelConfig::Soft(c)
+    };
+    let cases = cases.into_iter().chain([
+        soft(&|c| c.experts = 1 << 40),
+        soft(&|c| c.slots = usize::MAX),
+        soft(&|c| c.expert.width = 1 << 40),
+    ]);
     for cfg in cases {
         let err = build_model::<f32>(&cfg, 16, 0).expect_err("must not build");
         match &err {

@@ -6,7 +6,8 @@
 //!
 //! - model: the [`Model`] interface, [`SparseMoe`], [`ModelConfig`] / [`SparseConfig`],
 //!   [`ModelOutput`] with its [`RoutingDiagnostics`], [`build_model`], [`checkpoint`],
-//!   [`oracle`];
+//!   [`oracle`]; Soft MoE: [`SoftMoe`] / [`SoftConfig`], [`SoftRouting`], expert-subset
+//!   selection ([`SubsetRule`], [`soft`]);
 //! - parts: [`Router`], [`LinearRouter`], [`MlpRouter`]; [`Gate`], [`TopKSoftmax`],
 //!   [`SoftmaxTopK`], [`DenseSoftmax`], [`NoisyTopK`], [`Routing`]; [`Expert`], [`MlpExpert`];
 //! - data: [`Dataset`] (labels or real targets), [`DataConfig`], [`LoadedData`] (including
@@ -64,6 +65,7 @@ pub use smoe_model::{
     AuxGrad, Dispatch, Model, ModelConfig, ModelError, ModelOutput, MoeOutput, RoutingDiagnostics,
     SparseConfig, SparseMoe, TopKRouting, build_model, checkpoint, oracle,
 };
+pub use smoe_model::{SoftConfig, SoftHead, SoftMoe, SoftRouting, SubsetRule, soft};
 pub use smoe_nn::{
     Activation, ActivationKind, Adam, AdamConfig, Float, Init, Linear, NnError, Optimizer,
     ParamMut, ParamRef, Progress, Sgd, SgdConfig, ShapeError, SmoeRng, check_gradient, stream_rng,

@@ -311,11 +311,15 @@ fn a_model_at_the_teacher_has_zero_loss_and_other_models_are_refused() {
     ));
     let mut others = Vec::new();
     for (k, gate) in [(1, GateConfig::TopkSoftmax), (2, GateConfig::NoisyTopk)] {
-        let ModelConfig::Sparse(mut c) = gated_model(2, ActivationKind::Sigmoid);
+        let ModelConfig::Sparse(mut c) = gated_model(2, ActivationKind::Sigmoid) else {
+            unreachable!("gated_model builds a sparse config")
+        };
         (c.k, c.gate) = (k, gate);
         others.push(c);
     }
-    let ModelConfig::Sparse(base) = gated_model(2, ActivationKind::Sigmoid);
+    let ModelConfig::Sparse(base) = gated_model(2, ActivationKind::Sigmoid) else {
+        unreachable!("gated_model builds a sparse config")
+    };
     others.push(SparseConfig {
         router: RouterConfig::Mlp { hidden: 3 },
         ..base.clone()
@@ -339,7 +343,9 @@ fn a_model_at_the_teacher_has_zero_loss_and_other_models_are_refused() {
         assert!(e.to_string().starts_with("parameter recovery"), "{e}");
     }
     // k = T with topk_softmax is the full softmax too
-    let ModelConfig::Sparse(c) = gated_model(2, ActivationKind::Sigmoid);
+    let ModelConfig::Sparse(c) = gated_model(2, ActivationKind::Sigmoid) else {
+        unreachable!("gated_model builds a sparse config")
+    };
     let m = build_model::<f64>(
         &ModelConfig::Sparse(SparseConfig {
             gate: GateConfig::TopkSoftmax,

@@ -1,7 +1,7 @@
 //! The run config: one TOML file (plus `--set` overrides) determines a run with its seed.
 
 use serde::{Deserialize, Serialize};
-use smoe_model::{ModelConfig, deserialize_model};
+use smoe_model::{ModelConfig, SubsetRule, deserialize_model};
 use smoe_tasks::{DataConfig, deserialize_data_config};
 
 use crate::loss::{LossConfig, deserialize_loss};
@@ -219,7 +219,7 @@ pub struct AuxConfig {
 }
 
 /// Evaluation settings, and those of the bounds computed beside each run.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EvalConfig {
     /// Margin γ of the ramp loss (default 1); the bounds use C = 1/γ.
@@ -231,6 +231,10 @@ pub struct EvalConfig {
     /// Sign draws of the linear experts' Monte Carlo Rademacher estimate (default 200; at
     /// most [`MAX_MC_DRAWS`]).
     pub mc_draws: usize,
+    /// Expert-subset evaluation of a soft model at the end of the run (`[eval.subsets]`;
+    /// absent by default, and an error for other models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subsets: Option<SubsetEvalConfig>,
 }
 
 impl Default for EvalConfig {
@@ -240,8 +244,23 @@ impl Default for EvalConfig {
             delta: 0.05,
             bounds: true,
             mc_draws: 200,
+            subsets: None,
         }
     }
+}
+
+/// `[eval.subsets]`: after the last epoch, the test set is evaluated again with only k
+/// experts kept per input, for every rule × k (Chung et al. Algorithm 1 and its controls,
+/// [`smoe_model::soft`]); the record's `subsets` list holds the loss's metrics of each.
+/// The `random` rule draws from the run's seed; `exhaustive` needs n ≤ 8 and uses the
+/// loss of each input's prediction against its target (an oracle).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubsetEvalConfig {
+    /// Rules: `"largest"`, `"smallest"`, `"random"`, `"exhaustive"` (at least one).
+    pub rules: Vec<SubsetRule>,
+    /// Experts kept per input, each `1 ≤ k ≤ n` (at least one).
+    pub k: Vec<usize>,
 }
 
 /// Most epochs a run may have ([`TrainSection::epochs`]).
@@ -310,9 +329,16 @@ impl TrainConfig {
     /// synthetic task; file sources are checked again once their d is read).
     pub fn validate(&self) -> Result<()> {
         self.data.validate()?;
-        self.model.validate(self.data.dim().unwrap_or(1))?;
+        let d = match (&self.model, self.data.dim()) {
+            (_, Some(d)) => d,
+            // a file source's d is not known yet: check the model at a width it accepts
+            (ModelConfig::Soft(c), None) => c.tokens.max(1),
+            (_, None) => 1,
+        };
+        self.model.validate(d)?;
         self.validate_settings()?;
         self.check_full_batch_model(&self.model)?;
+        self.validate_for_model(&self.model)?;
         if let (Some(d), smoe_tasks::DataConfig::Synthetic(s)) = (self.data.dim(), &self.data) {
             self.check_workspace(d, s.m_train)?;
         }
@@ -362,6 +388,63 @@ impl TrainConfig {
                 "model.gate.kind",
                 gate.kind(),
                 "train.full_batch needs a deterministic objective: this gate draws routing noise (use its noise-free counterpart)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks the settings that depend on the model's kind: auxiliary routing losses are
+    /// top-k concepts (a soft model has no selected experts or gate weights to balance), and
+    /// `[eval.subsets]` needs a soft model with `k ≤ n` (and `n ≤ 8` for `exhaustive`).
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidConfig`] naming the field.
+    pub fn validate_for_model(&self, model: &ModelConfig) -> Result<()> {
+        if model.as_sparse().is_none() {
+            for (name, v) in [
+                ("aux.balance", self.aux.balance),
+                ("aux.z_loss", self.aux.z_loss),
+                ("aux.importance", self.aux.importance),
+            ] {
+                if v != 0.0 {
+                    return Err(bad(
+                        name,
+                        v,
+                        "auxiliary routing losses are top-k concepts; a soft model has none (set it to 0)",
+                    ));
+                }
+            }
+        }
+        let Some(sub) = &self.eval.subsets else {
+            return Ok(());
+        };
+        let Some(soft) = model.as_soft() else {
+            return Err(bad(
+                "eval.subsets",
+                model.kind(),
+                "expert-subset evaluation needs a soft model (model.kind = \"soft\")",
+            ));
+        };
+        if sub.rules.is_empty() {
+            return Err(bad("eval.subsets.rules", "[]", "list at least one rule"));
+        }
+        if sub.k.is_empty() {
+            return Err(bad("eval.subsets.k", "[]", "list at least one k"));
+        }
+        if let Some(&k) = sub.k.iter().find(|&&k| k == 0 || k > soft.experts) {
+            return Err(bad(
+                "eval.subsets.k",
+                k,
+                "each k must satisfy 1 <= k <= model.experts",
+            ));
+        }
+        if sub.rules.contains(&SubsetRule::Exhaustive)
+            && soft.experts > smoe_model::soft::MAX_EXHAUSTIVE_EXPERTS
+        {
+            return Err(bad(
+                "model.experts",
+                soft.experts,
+                "the exhaustive subset rule needs at most 8 experts",
             ));
         }
         Ok(())

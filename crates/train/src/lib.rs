@@ -11,7 +11,9 @@
 //! - full-batch fitting (`[train.full_batch]`, [`FullBatchConfig`]): L-BFGS or Adam on the
 //!   whole training set from several restarts, the best kept ([`FullBatchRecord`]);
 //! - [`metrics`]: evaluation with routing statistics (load, entropy, dead experts, distinct
-//!   k-subsets, routing margin, agreement with ground-truth groups);
+//!   k-subsets, routing margin, agreement with ground-truth groups; a soft model's dispatch
+//!   and combine entropies and combine mass);
+//! - [`subsets`]: a soft model's test metrics with only k experts kept per input, per rule;
 //! - [`RunRecord`]: one JSON line per run, typed to its bounds, with a [`SCHEMA`] version and
 //!   [`RunRecord::scalars`], the one list of its named scalars.
 //!
@@ -40,11 +42,13 @@ pub mod metrics;
 mod record;
 mod schedule;
 mod step;
+pub mod subsets;
 mod trainer;
 
 pub use config::{
     AuxConfig, EvalConfig, FullBatchConfig, FullBatchOptimizer, MAX_EPOCHS, MAX_HISTORY,
-    MAX_MC_DRAWS, MAX_RESTARTS, OptimKind, ScheduleKind, TrainConfig, TrainSection,
+    MAX_MC_DRAWS, MAX_RESTARTS, OptimKind, ScheduleKind, SubsetEvalConfig, TrainConfig,
+    TrainSection,
 };
 pub use error::TrainError;
 pub use loss::{Logistic, Loss, LossConfig, Squared, build_loss};
@@ -53,6 +57,7 @@ pub use record::{
     EpochEval, EpochRecord, FullBatchRecord, RestartRecord, RunRecord, RunStatus, SCHEMA, Timings,
 };
 pub use schedule::LrSchedule;
+pub use subsets::{SubsetEval, evaluate_subsets};
 pub use trainer::{TrainOutcome, fit, train, train_in};
 
 /// Result type of this crate.

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use ndarray::{Array2, s};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use smoe_model::Model;
+use smoe_model::{Model, SoftRouting};
 use smoe_tasks::Dataset;
 
 use crate::Result;
@@ -40,6 +40,22 @@ pub struct EvalMetrics {
     /// default) between each input's top-1 expert and its ground-truth group, where the task
     /// has groups.
     pub group_nmi: Option<f64>,
+    /// Soft models: the mean over inputs and slots of the entropy (nats) of the dispatch
+    /// weights over the m tokens, `−Σ_i D_ic ln D_ic` (`ln m`: uniform dispatch). Absent for
+    /// top-k models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatch_entropy: Option<f64>,
+    /// Soft models: the mean over inputs and tokens of the entropy (nats) of the combine
+    /// weights over the `n·p` slots, `−Σ_c C_ic ln C_ic` (`ln(n·p)`: uniform). Absent for
+    /// top-k models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub combine_entropy: Option<f64>,
+    /// Soft models: the combine mass of each expert, `[n]`: the mean over inputs of
+    /// `Σ_i Σ_{s<p} C_{i, j·p+s} / m` (sums to 1). Absent for top-k models, whose top-k
+    /// statistics above (load, dead experts, subsets, margin, dropped) are zero for soft ones;
+    /// `group_nmi` uses the expert of largest combine mass as a soft model's top-1 expert.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub combine_mass: Option<Vec<f64>>,
     /// The loss's metrics by name (logistic: `loss`, `error`, `ramp`; squared: `loss`, `mse`,
     /// `r2`), written at the top level of the JSON object.
     #[serde(flatten)]
@@ -53,10 +69,18 @@ impl EvalMetrics {
     }
 
     /// Every named scalar of this section, listed once: the loss's metrics, then the routing
-    /// statistics.
+    /// statistics (a soft model's: `dispatch_entropy`, `combine_entropy`, `group_nmi`).
     pub fn scalars(&self) -> Vec<(String, Option<f64>)> {
         let mut out: Vec<(String, Option<f64>)> =
             self.metrics.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        if self.combine_entropy.is_some() {
+            out.extend([
+                ("dispatch_entropy".to_string(), self.dispatch_entropy),
+                ("combine_entropy".to_string(), self.combine_entropy),
+                ("group_nmi".to_string(), self.group_nmi),
+            ]);
+            return out;
+        }
         out.extend([
             ("load_entropy".to_string(), Some(self.load_entropy)),
             ("routing_entropy".to_string(), Some(self.routing_entropy)),
@@ -87,6 +111,58 @@ struct Block {
     entropy: f64,
     margin: f64,
     dropped: usize,
+    soft: Option<SoftSums>,
+}
+
+/// A block's sums of the soft routing statistics.
+#[derive(Default)]
+struct SoftSums {
+    dispatch_entropy: f64,
+    combine_entropy: f64,
+    /// Σ over inputs of each expert's combine mass.
+    mass: Vec<f64>,
+    /// Per input, the expert of largest combine mass (lower index on ties).
+    top1: Vec<usize>,
+}
+
+/// `−Σ p ln p` of the values of `it` (zeros skipped).
+fn entropy(it: impl Iterator<Item = f64>) -> f64 {
+    -it.filter(|&p| p > 0.0).map(|p| p * p.ln()).sum::<f64>()
+}
+
+/// The soft routing statistics of a block: per input, the mean over slots of the dispatch
+/// entropy over tokens, the mean over tokens of the combine entropy over slots, and each
+/// expert's combine mass `Σ_i Σ_s C_{i, j·p+s} / m`.
+fn soft_sums(r: &SoftRouting<f32>) -> SoftSums {
+    let (b, m, np) = r.combine.dim();
+    let n = r.experts;
+    let mut out = SoftSums {
+        mass: vec![0.0; n],
+        ..Default::default()
+    };
+    let cs = r.column_sums();
+    for row in 0..b {
+        let mut de = 0.0;
+        for c in 0..np {
+            de += entropy((0..m).map(|i| r.dispatch[[row, i, c]] as f64));
+        }
+        out.dispatch_entropy += de / np.max(1) as f64;
+        let mut ce = 0.0;
+        for i in 0..m {
+            ce += entropy((0..np).map(|c| r.combine[[row, i, c]] as f64));
+        }
+        out.combine_entropy += ce / m.max(1) as f64;
+        let mut best = 0;
+        for j in 0..n {
+            let v = cs[[row, j]] as f64 / m.max(1) as f64;
+            out.mass[j] += v;
+            if cs[[row, j]] > cs[[row, best]] {
+                best = j;
+            }
+        }
+        out.top1.push(best);
+    }
+    out
 }
 
 fn eval_block(model: &dyn Model<f32>, data: &Dataset<f32>, start: usize) -> Result<Block> {
@@ -100,6 +176,7 @@ fn eval_block(model: &dyn Model<f32>, data: &Dataset<f32>, start: usize) -> Resu
             entropy: 0.0,
             margin: 0.0,
             dropped: 0,
+            soft: out.soft().map(soft_sums),
         });
     };
     let k = top.routing.k();
@@ -132,6 +209,7 @@ fn eval_block(model: &dyn Model<f32>, data: &Dataset<f32>, start: usize) -> Resu
         entropy,
         margin,
         dropped: top.dropped,
+        soft: None,
     })
 }
 
@@ -159,7 +237,20 @@ pub fn evaluate(
     let mut subsets = HashSet::new();
     let mut top1 = Vec::with_capacity(n);
     let mut f = Vec::with_capacity(n);
+    let mut soft: Option<SoftSums> = None;
     for b in &blocks {
+        if let Some(s) = &b.soft {
+            let acc = soft.get_or_insert_with(|| SoftSums {
+                mass: vec![0.0; s.mass.len()],
+                ..Default::default()
+            });
+            acc.dispatch_entropy += s.dispatch_entropy;
+            acc.combine_entropy += s.combine_entropy;
+            for (a, v) in acc.mass.iter_mut().zip(&s.mass) {
+                *a += v;
+            }
+            top1.extend(&s.top1);
+        }
         f.extend(b.f.iter().map(|&v| v as f64));
         for r in b.idx.rows() {
             let mut key: Vec<usize> = r.to_vec();
@@ -180,6 +271,11 @@ pub fn evaluate(
     }
     let y: Vec<f64> = data.y.iter().map(|&v| v as f64).collect();
     let nf = n.max(1) as f64;
+    if soft.is_some() {
+        // a soft model routes no (input, expert) assignments: its top-k statistics are zero
+        counts.clear();
+        subsets.clear();
+    }
     let total = (n * k).max(1) as f64;
     let load: Vec<f64> = counts.iter().map(|&c| c as f64 / total).collect();
     let load_entropy = -load
@@ -195,13 +291,16 @@ pub fn evaluate(
         load_entropy,
         routing_entropy: entropy / nf,
         distinct_subsets: subsets.len(),
-        routing_margin: (k < t).then_some(margin / nf),
+        routing_margin: (k < t && soft.is_none()).then_some(margin / nf),
         dropped_fraction: dropped as f64 / total,
         group_nmi: data
             .groups
             .as_ref()
             .filter(|_| top1.len() == n)
             .map(|g| nmi(&top1, g)),
+        dispatch_entropy: soft.as_ref().map(|s| s.dispatch_entropy / nf),
+        combine_entropy: soft.as_ref().map(|s| s.combine_entropy / nf),
+        combine_mass: soft.map(|s| s.mass.iter().map(|v| v / nf).collect()),
     })
 }
 

@@ -5,7 +5,7 @@ use smoe_tasks::DataDescription;
 use smoe_theory::{BoundReport, VoronoiLoss};
 
 use crate::metrics::Scalars;
-use crate::{EvalMetrics, FullBatchOptimizer, TrainConfig};
+use crate::{EvalMetrics, FullBatchOptimizer, SubsetEval, TrainConfig};
 
 /// Version of the record format; part of every record and of every sweep's resume key, so
 /// records of another format are never mixed into a sweep.
@@ -142,6 +142,14 @@ pub struct RunRecord {
     /// teacher's form); absent otherwise, and absent from the JSON then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery: Option<VoronoiLoss>,
+    /// Why `bounds` is absent although `eval.bounds` was on and the run ended, where smoe
+    /// knows (e.g. a soft model, which no bound of smoe covers); omitted otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bounds_note: Option<String>,
+    /// A soft model's test metrics with only k experts kept per input, per rule and k
+    /// (`[eval.subsets]`); omitted when off.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subsets: Vec<SubsetEval>,
     /// Wall-clock timings.
     pub timings: Timings,
 }
@@ -197,9 +205,9 @@ impl RunRecord {
     /// evaluation, its gaps by name, `init_test.<metric>`, the bounds' `<bound>.<term>` and
     /// complexity measures, `full_batch.best_objective`, `full_batch.reached_best` and
     /// `full_batch.restarts` in full-batch runs, `recovery.{total, mass, exact, over,
-    /// shift_beta0}` when the run has a Voronoi loss, `bayes_error`, `params`, and the timings
-    /// `train_secs`,
-    /// `total_secs`, `train_samples_per_sec`.
+    /// shift_beta0}` when the run has a Voronoi loss, the subset evaluation's
+    /// `subset.<rule>.k<k>.<metric>` (test set), `bayes_error`, `params`, and the timings
+    /// `train_secs`, `total_secs`, `train_samples_per_sec`.
     pub fn scalars(&self) -> Vec<(String, Option<f64>)> {
         let mut out = Vec::new();
         if let Some(fin) = &self.final_eval {
@@ -238,6 +246,13 @@ impl RunRecord {
                 r.scalars()
                     .into_iter()
                     .map(|(k, v)| (format!("recovery.{k}"), v.is_finite().then_some(v))),
+            );
+        }
+        for sub in &self.subsets {
+            out.extend(
+                sub.test
+                    .iter()
+                    .map(|(m, v)| (format!("subset.{}.k{}.{m}", sub.rule.name(), sub.k), *v)),
             );
         }
         out.push(("bayes_error".into(), self.bayes_error));

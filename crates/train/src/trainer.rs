@@ -232,6 +232,7 @@ pub fn fit(
 ) -> Result<RunRecord> {
     let start = Instant::now();
     settings.validate_settings()?;
+    settings.validate_for_model(&model.config())?;
     let mut cfg = settings.clone();
     cfg.model = model.config();
     cfg.loss = loss.config();
@@ -357,8 +358,25 @@ pub fn fit(
         let samples = (step * cfg.train.batch_size).min(cfg.train.epochs * m_train) as f64;
         (final_eval, samples)
     };
+    // the bounds are of top-k sparse MoE: another kind of model records why there are none
+    let bounds_note = (cfg.eval.bounds && final_eval.is_some() && cfg.model.as_sparse().is_none())
+        .then(|| {
+            format!(
+                "no bound of smoe covers a {} model (the bounds are of top-k sparse MoE)",
+                cfg.model.kind()
+            )
+        });
+    let subsets = match (&cfg.eval.subsets, &final_eval) {
+        (Some(sub), Some(_)) => {
+            let t = Instant::now();
+            let s = crate::subsets::evaluate_subsets(&*model, loss, test_set, sub, cfg.seed)?;
+            eval_secs += t.elapsed().as_secs_f64();
+            s
+        }
+        _ => Vec::new(),
+    };
     let bounds = match (
-        cfg.eval.bounds && final_eval.is_some(),
+        cfg.eval.bounds && final_eval.is_some() && bounds_note.is_none(),
         loss.bound_lipschitz(),
     ) {
         (true, Some(_)) => {
@@ -407,6 +425,8 @@ pub fn fit(
         bounds,
         full_batch,
         recovery,
+        bounds_note,
+        subsets,
         timings: Timings {
             train_secs,
             eval_secs,

@@ -242,6 +242,7 @@ fn nonlinear(fb: Option<FullBatchConfig>, epochs: usize) -> TrainConfig {
         m_train: 512,
         m_test: 512,
         task: TaskConfig::NormRegression {},
+        fresh_batches: false,
     });
     cfg.model = ModelConfig::Sparse(SparseConfig {
         experts: 4,

@@ -19,6 +19,8 @@ const ROUTING: &[&str] = &[
     "routing_margin",
     "dropped_fraction",
     "group_nmi",
+    "dispatch_entropy",
+    "combine_entropy",
 ];
 
 fn f3(v: Option<f64>) -> String {
@@ -174,7 +176,46 @@ fn ranking(
     }
 }
 
-/// The setup lines of the report, from the first record.
+/// One model config in words (the first of its kind in the sweep).
+fn model_line(model: &smoe_model::ModelConfig) -> String {
+    let act = |a: &smoe_nn::ActivationKind| {
+        serde_json::to_string(a)
+            .unwrap_or_default()
+            .trim_matches('"')
+            .to_string()
+    };
+    if let Some(m) = model.as_sparse() {
+        format!(
+            "`{}`, router `{}`, gate `{}`, experts of depth {} and width {} (`{}`), {}",
+            model.kind(),
+            m.router.kind(),
+            m.gate.kind(),
+            m.expert.depth,
+            m.expert.width,
+            act(&m.expert.activation),
+            m.capacity_factor
+                .map_or("dropless".into(), |cf| format!("capacity factor {cf}"))
+        )
+    } else if let Some(m) = model.as_soft() {
+        format!(
+            "`soft`, {} experts, {} tokens, {} slot(s) per expert, experts of depth {} and width {} (`{}`), head `{}`, normalisation {}",
+            m.experts,
+            m.tokens,
+            m.slots,
+            m.expert.depth,
+            m.expert.width,
+            act(&m.expert.activation),
+            serde_json::to_string(&m.head)
+                .unwrap_or_default()
+                .trim_matches('"'),
+            if m.normalize { "on" } else { "off" }
+        )
+    } else {
+        format!("`{}`", model.kind())
+    }
+}
+
+/// The setup lines of the report, from the first record (and the first of each model kind).
 fn setup(md: &mut String, lines: &[SweepLine]) -> Result<()> {
     let Some(r) = lines.iter().find_map(|l| l.record.as_ref()) else {
         return Ok(());
@@ -208,22 +249,15 @@ fn setup(md: &mut String, lines: &[SweepLine]) -> Result<()> {
             r.data.m_test
         )?,
     }
-    match c.model.as_sparse() {
-        Some(m) => writeln!(
-            md,
-            "- model: `{}`, router `{}`, gate `{}`, experts of depth {} and width {} (`{}`), {}",
-            c.model.kind(),
-            m.router.kind(),
-            m.gate.kind(),
-            m.expert.depth,
-            m.expert.width,
-            serde_json::to_string(&m.expert.activation)
-                .unwrap_or_default()
-                .trim_matches('"'),
-            m.capacity_factor
-                .map_or("dropless".into(), |cf| format!("capacity factor {cf}"))
-        )?,
-        None => writeln!(md, "- model: `{}`", c.model.kind())?,
+    // one line per model kind among the records (a sweep may mix them)
+    let mut kinds: Vec<&smoe_model::ModelConfig> = Vec::new();
+    for rec in lines.iter().filter_map(|l| l.record.as_ref()) {
+        if !kinds.iter().any(|k| k.kind() == rec.config.model.kind()) {
+            kinds.push(&rec.config.model);
+        }
+    }
+    for m in kinds {
+        writeln!(md, "- model: {}", model_line(m))?;
     }
     writeln!(
         md,
@@ -239,11 +273,29 @@ fn setup(md: &mut String, lines: &[SweepLine]) -> Result<()> {
         c.aux.z_loss,
         c.aux.importance
     )?;
-    if r.bounds.is_some() {
+    let note = lines
+        .iter()
+        .filter_map(|l| l.record.as_ref())
+        .find_map(|r| r.bounds_note.as_ref());
+    let any_bounds = lines
+        .iter()
+        .filter_map(|l| l.record.as_ref())
+        .any(|r| r.bounds.is_some());
+    if any_bounds {
         writeln!(
             md,
-            "- bounds: δ = {}, ramp margin γ = {} (so C = 1/γ); gaps against bounds use the ramp loss the bounds speak of",
-            c.eval.delta, c.eval.gamma
+            "- bounds: δ = {}, ramp margin γ = {} (so C = 1/γ); gaps against bounds use the ramp loss the bounds speak of{}",
+            c.eval.delta,
+            c.eval.gamma,
+            note.map_or(String::new(), |n| format!(
+                "; some runs have none ({n}): bound columns cover the others"
+            ))
+        )?;
+    } else if let Some(note) = note {
+        writeln!(
+            md,
+            "- bounds: none ({note}; or no bound of smoe covers the `{}` loss)",
+            c.loss.kind()
         )?;
     } else {
         writeln!(

@@ -154,6 +154,13 @@ pub struct SweepConfig {
     pub base: toml::Table,
     /// Dotted field path → values, e.g. `"model.k" = [1, 2, 4]`, `seed = { start = 0, stop = 4, step = 1 }`.
     pub grid: BTreeMap<String, GridAxis>,
+    /// Named whole tables for an axis: a grid value that is a string naming
+    /// `variants.<axis>.<name>` sets the axis' field to that table (the cell's coordinate
+    /// stays the name). E.g. `[variants.model.soft]` with `model = ["sparse", "soft"]` in the
+    /// grid sweeps over model kinds whose fields differ (a tagged table such as `[model]`
+    /// rejects the other kind's fields, so `"model.kind"` alone cannot).
+    #[serde(default)]
+    pub variants: BTreeMap<String, BTreeMap<String, toml::Table>>,
 }
 
 impl SweepConfig {
@@ -310,7 +317,17 @@ pub fn expand(
         let mut table = cfg.base.clone();
         let mut coords = BTreeMap::new();
         for ((name, vals), &c) in axes.iter().zip(&choice) {
-            config_io::set_value(&mut table, name, vals[c].clone())?;
+            let value = match (&vals[c], cfg.variants.get(name)) {
+                (toml::Value::String(v), Some(named)) => match named.get(v) {
+                    Some(t) => toml::Value::Table(t.clone()),
+                    None => bail!(
+                        "grid axis {name}: {v:?} is not one of its variants ({})",
+                        named.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                },
+                (v, _) => v.clone(),
+            };
+            config_io::set_value(&mut table, name, value)?;
             coords.insert(name.clone(), toml_to_json(&vals[c]));
         }
         let resolved: Result<TrainConfig> = TrainConfig::deserialize(toml::Value::Table(table))
@@ -483,6 +500,7 @@ mod tests {
             description: String::new(),
             base: toml::Table::new(),
             grid: BTreeMap::new(),
+            variants: BTreeMap::new(),
         };
         for bad in ["../x", "..", ".", "", "a/b", "/abs", "a\\b", "sp ace", "ü"] {
             let e = with(bad).default_out().unwrap_err();

@@ -12,7 +12,7 @@ use smoe_nn::ActivationKind;
 use smoe_router::RouterConfig;
 
 use super::CheckpointMeta;
-use crate::{ModelConfig, ModelError, Result, SparseConfig};
+use crate::{ModelConfig, ModelError, Result, SoftConfig, SoftHead, SparseConfig};
 
 /// Calls `visit(name, shape)` for every tensor the model of `cfg` with inputs of width `d`
 /// has, in [`crate::Model::params`] order, stopping at the first error `visit` returns.
@@ -28,7 +28,40 @@ pub(super) fn visit_tensors(
 ) -> Result<()> {
     match cfg {
         ModelConfig::Sparse(c) => visit_sparse(c, d, visit),
+        ModelConfig::Soft(c) => visit_soft(c, d, visit),
     }
+}
+
+/// `phi [d_tok, n·p]`, `scale [1]` (normalising), `experts.{j}.layers.{l}.*` of the
+/// `d_tok → … → d_tok` experts (then PReLU slopes), `head.weight [1, d]`, `head.bias [1]`.
+fn visit_soft(
+    c: &SoftConfig,
+    d: usize,
+    visit: &mut dyn FnMut(&str, &[usize]) -> Result<()>,
+) -> Result<()> {
+    let dt = c.token_dim(d);
+    visit("phi", &[dt, c.experts.saturating_mul(c.slots)])?;
+    if c.normalize {
+        visit("scale", &[1])?;
+    }
+    let e = &c.expert;
+    for j in 0..c.experts {
+        let mut inp = dt;
+        for l in 0..e.depth {
+            linear(&format!("experts.{j}.layers.{l}"), inp, e.width, visit)?;
+            inp = e.width;
+        }
+        linear(&format!("experts.{j}.layers.{}", e.depth), inp, dt, visit)?;
+        if e.activation == ActivationKind::Prelu {
+            for l in 0..e.depth {
+                visit(&format!("experts.{j}.acts.{l}.weight"), &[1])?;
+            }
+        }
+    }
+    if c.head == SoftHead::Linear {
+        linear("head", d, 1, visit)?;
+    }
+    Ok(())
 }
 
 fn linear(

@@ -22,9 +22,30 @@ pub fn rng(tag: &str) -> SmoeRng {
     stream_rng(2024, tag, 0)
 }
 
-/// The sparse config of a catalogue entry (every model kind today is sparse).
+/// The sparse config of a catalogue entry (panics for another kind: use [`describe_model`]
+/// or filter with `as_sparse` where the catalogue has soft models too).
 pub fn sparse(cfg: &ModelConfig) -> &SparseConfig {
     cfg.as_sparse().expect("a sparse model config")
+}
+
+/// A short name of any model config for assertion messages.
+pub fn describe_model(cfg: &ModelConfig) -> String {
+    match cfg {
+        ModelConfig::Sparse(c) => describe(c),
+        ModelConfig::Soft(c) => format!(
+            "soft/n={}/p={}/m={}/head={:?}/normalize={}/expert(depth {}, width {}, {:?})",
+            c.experts,
+            c.slots,
+            c.tokens,
+            c.head,
+            c.normalize,
+            c.expert.depth,
+            c.expert.width,
+            c.expert.activation
+        ),
+        #[allow(unreachable_patterns)]
+        other => format!("{other:?}"),
+    }
 }
 
 /// A short name of a sparse config for assertion messages.
