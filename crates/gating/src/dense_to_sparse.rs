@@ -43,8 +43,8 @@ pub enum Temperature {
     /// A constant τ.
     Fixed(f64),
     /// `τ₀ = start → τ₁ = end` over training, set by [`Gate::on_progress`] before each step;
-    /// a freshly built gate (and a reloaded checkpoint, which holds no training progress) is
-    /// at `start` until the hook is called.
+    /// a freshly built gate is at `start` until the hook is called. The trainer sets progress
+    /// 1 (τ₁) before the final evaluation, and a loaded checkpoint is set there too.
     Schedule {
         /// τ₀.
         start: f64,

@@ -8,8 +8,9 @@
 //! `router.proj.bias [r]` (its fixed embeddings E are re-created from the seed, not stored);
 //! the noisy gate `gate.noise.weight [T, d]`; a learned temperature `gate.log_tau [1]`; the
 //! hierarchical gate `gate.outer.weight [G, d]`, `gate.outer.bias [G]`. A scheduled
-//! temperature is a function of training progress, which a checkpoint does not hold: a
-//! reloaded `dense_to_sparse` gate with `tau_end` is at τ₀ until `on_progress` moves it.
+//! temperature is a function of training progress, which a checkpoint does not store: a
+//! loaded model is set to the end of training (progress 1), where the trainer's final
+//! evaluation also put it, so a `dense_to_sparse` gate with `tau_end` reloads at τ₁.
 //! A soft model: `phi [d_tok, n·p]`, `scale [1]` (with `normalize`),
 //! `experts.{j}.layers.{l}.*` (the output layer `[d_tok, in]`), the linear head
 //! `head.weight [1, d]`, `head.bias [1]`.
@@ -221,6 +222,9 @@ fn fill<F: Float, M: Model<F> + ?Sized>(model: &mut M, path: &Path, bytes: &[u8]
             name: extra.to_string(),
         });
     }
+    // a checkpoint holds a trained model: every training-progress schedule (a scheduled
+    // temperature) is at its end, as it was for the run's final evaluation
+    model.on_progress(&smoe_nn::Progress::at(1, 1, 1));
     Ok(())
 }
 

@@ -43,7 +43,9 @@ fn sigmoid_experts_are_not_covered() {
     for e in covered {
         let r = report(e);
         assert!(
-            r.bounds.iter().all(|b| b.validity != Validity::OutsideAssumptions),
+            r.bounds
+                .iter()
+                .all(|b| b.validity != Validity::OutsideAssumptions),
             "{e:?}"
         );
     }

@@ -323,6 +323,11 @@ pub fn fit(
                 }
             };
             let last = epoch == cfg.train.epochs;
+            if last {
+                // the last step ran at progress (N-1)/N: evaluate (and save) the model with
+                // every schedule at its end
+                model.on_progress(&Progress::at(schedule.total, schedule.total, epoch));
+            }
             let every = cfg.train.eval_every;
             let eval = if last || (every > 0 && epoch % every == 0) {
                 let t = Instant::now();
