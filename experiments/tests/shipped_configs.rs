@@ -32,8 +32,7 @@ fn every_run_config_trains_to_the_end() {
         if is_sweep(&text) {
             continue;
         }
-        let full: TrainConfig =
-            smoe_experiments::config_io::load(Some(&path), &[]).expect("loads");
+        let full: TrainConfig = smoe_experiments::config_io::load(Some(&path), &[]).expect("loads");
         let mut sets = vec![
             "data.m_train=240".to_string(),
             "data.m_test=120".to_string(),
@@ -55,7 +54,10 @@ fn every_run_config_trains_to_the_end() {
         assert_eq!(rec.status, RunStatus::Ok, "{}", path.display());
         let fin = rec.final_eval.as_ref().expect("final evaluation");
         assert!(
-            fin.test.metrics.values().all(|v| v.is_none_or(f64::is_finite))
+            fin.test
+                .metrics
+                .values()
+                .all(|v| v.is_none_or(f64::is_finite))
                 && fin.test.metrics.values().any(Option::is_some),
             "{}: {:?}",
             path.display(),
