@@ -100,6 +100,8 @@ fn round_trip_is_bit_exact() {
 fn round_trip_model<F: Float>(cfg: &ModelConfig, seed: u64, path: &Path, tag: &str) {
     let mut model = build_model::<F>(cfg, D, seed).expect("model");
     perturb(model.params_mut());
+    // a loaded checkpoint is at the end of training (a scheduled temperature at τ₁)
+    model.on_progress(&smoe_nn::Progress::at(1, 1, 1));
     checkpoint::save(model.as_ref(), path).expect("save");
     let loaded = checkpoint::load::<F>(path).expect("load");
     assert_eq!(loaded.config(), *cfg, "{tag}");
