@@ -162,6 +162,7 @@ pub fn run(a: &BoundArgs) -> Result<()> {
         gamma: a.gamma,
         mc_draws: 200,
         seed: 0,
+        margin_log_count: 0.0,
     };
     // bad δ or γ: said before the checkpoint and the data are read
     settings.validate()?;

@@ -73,6 +73,7 @@ fn time_case(experts: usize) -> Timing {
         gamma: cfg.eval.gamma,
         mc_draws: cfg.eval.mc_draws,
         seed: cfg.seed,
+        margin_log_count: 0.0,
     };
     let (mut steps, mut total, mut report) = (Vec::new(), Vec::new(), Vec::new());
     let mut d1_worst = f64::NAN;

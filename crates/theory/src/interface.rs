@@ -26,6 +26,22 @@ pub struct BoundValue {
     pub terms: Vec<(String, f64)>,
     /// One line on what the value assumes or how to read it, if anything needs saying.
     pub note: Option<String>,
+    /// The loss whose generalization gap the bound speaks of: a report ranks the bound
+    /// against that gap (the ramp gap for the Rademacher bounds, the 0-1 gap for VC bounds).
+    /// Records written before this field existed read as [`GapLoss::Ramp`].
+    #[serde(default)]
+    pub loss: GapLoss,
+}
+
+/// Which measured gap a bound bounds ([`BoundValue::loss`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GapLoss {
+    /// The ramp loss at the margin γ of the bound settings (`final.gap_ramp` of a record).
+    #[default]
+    Ramp,
+    /// The 0-1 loss (`final.gap_01`).
+    ZeroOne,
 }
 
 impl BoundValue {
@@ -74,11 +90,12 @@ mod tests {
             total: 3.0,
             terms: vec![("z".into(), 1.0), ("a".into(), 2.0)],
             note: None,
+            loss: GapLoss::Ramp,
         };
         let s = serde_json::to_string(&v).unwrap();
         assert_eq!(
             s,
-            r#"{"name":"b","validity":"valid","total":3.0,"terms":[["z",1.0],["a",2.0]],"note":null}"#
+            r#"{"name":"b","validity":"valid","total":3.0,"terms":[["z",1.0],["a",2.0]],"note":null,"loss":"ramp"}"#
         );
         let back: BoundValue = serde_json::from_str(&s).unwrap();
         assert_eq!(back, v);

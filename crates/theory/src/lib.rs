@@ -121,7 +121,7 @@ pub use expert::{
 };
 pub use gate_case::gate_outside_proofs;
 pub use inputs::{BoundInputs, RouterComplexity, WhatIf};
-pub use interface::{Bound, BoundValue};
+pub use interface::{Bound, BoundValue, GapLoss};
 pub use linear::{
     EXACT_MAX_N, LinearClosedForm, LinearMonteCarlo, MAX_MC_DRAWS, linear_rademacher_closed_form,
     linear_rademacher_exact, linear_rademacher_monte_carlo,

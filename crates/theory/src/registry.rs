@@ -62,6 +62,7 @@ fn d1_value(
             ("routing_log_count".into(), report.routing_log_count),
         ],
         note: Some(note.into()),
+        loss: crate::GapLoss::Ramp,
     }
 }
 

@@ -29,6 +29,10 @@ pub struct BoundSettings {
     pub mc_draws: usize,
     /// Seed of the Monte Carlo draws (stream `theory-mc`, one index per expert).
     pub seed: u64,
+    /// Nats paid for choosing γ from the data (ln of the size of the fixed geometric γ grid
+    /// it was rounded to, THEORY.md §1.8 item 2); 0 for a γ fixed before seeing the data.
+    /// The bounds add it to their confidence term's log(1/δ) (a union bound over the grid).
+    pub margin_log_count: f64,
 }
 
 impl BoundSettings {

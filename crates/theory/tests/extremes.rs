@@ -206,6 +206,7 @@ fn monte_carlo_draws_are_capped_and_checked_first() {
         gamma: 1.0,
         mc_draws,
         seed: 0,
+        margin_log_count: 0.0,
     };
     assert_eq!(settings(1).validate(), Ok(()));
     assert_eq!(settings(MAX_MC_DRAWS).validate(), Ok(()));
@@ -283,6 +284,7 @@ fn report_measures_every_expert_of_a_wide_model() {
         gamma: 1.0,
         mc_draws: 10,
         seed: 0,
+        margin_log_count: 0.0,
     };
     let r = bound_report(&model, x.view(), &settings).unwrap();
     assert_eq!(r.experts.len(), 300);

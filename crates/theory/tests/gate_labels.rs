@@ -14,6 +14,7 @@ const SETTINGS: BoundSettings = BoundSettings {
     gamma: 0.5,
     mc_draws: 16,
     seed: 0,
+    margin_log_count: 0.0,
 };
 
 fn report(gate: GateConfig, router: RouterConfig) -> smoe_theory::BoundReport {

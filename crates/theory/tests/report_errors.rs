@@ -11,6 +11,7 @@ const SETTINGS: BoundSettings = BoundSettings {
     gamma: 0.5,
     mc_draws: 16,
     seed: 0,
+    margin_log_count: 0.0,
 };
 
 /// A user's model: a sparse MoE behind the interface, which can hide its parameters or fail.

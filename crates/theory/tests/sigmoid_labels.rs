@@ -13,6 +13,7 @@ const SETTINGS: BoundSettings = BoundSettings {
     gamma: 0.5,
     mc_draws: 16,
     seed: 0,
+    margin_log_count: 0.0,
 };
 
 fn report(expert: ExpertConfig) -> smoe_theory::BoundReport {

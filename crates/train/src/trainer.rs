@@ -394,6 +394,7 @@ pub fn fit(
                     gamma: cfg.eval.gamma,
                     mc_draws: cfg.eval.mc_draws,
                     seed: cfg.seed,
+                    margin_log_count: 0.0,
                 },
             )?;
             eval_secs += t.elapsed().as_secs_f64();

@@ -37,6 +37,7 @@ impl Bound for KratsiosVcShape {
             note: Some(
                 "constant 1 and single-expert routing: for trends only (THEORY.md §4)".into(),
             ),
+            loss: crate::GapLoss::ZeroOne,
         })
     }
 }

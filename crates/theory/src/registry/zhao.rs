@@ -37,6 +37,7 @@ impl Bound for ZhaoRestated {
                 "known only as restated; the expert term does not depend on k or T (THEORY.md §1.3)"
                     .into(),
             ),
+            loss: crate::GapLoss::Ramp,
         })
     }
 }
