@@ -9,20 +9,30 @@ use smoe_nn::ShapeError;
 use crate::error::{Result, TheoryError, check_delta, check_m, check_topk, finite, non_negative};
 use crate::expert::{BftComplexity, NormComplexity};
 
-/// How far a reported number can be trusted.
+/// How far a reported number can be trusted (THEORY.md §1.8 item 2). Records store the
+/// snake_case [`Validity::label`]; [`std::fmt::Display`] shows the same except for
+/// [`Validity::ValidA2`] ("valid (A2 remark)").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Validity {
-    /// A proved bound (THEORY.md \[DERIVED\] or \[PAPER\]), given its stated assumptions.
+    /// A proved bound (THEORY.md \[DERIVED\] or \[PAPER\]) whose assumptions the run meets:
+    /// for D1's Step-4 form a uniform gate (case A1), paid-for norm budgets and an exact d_N.
     Valid,
+    /// A proved bound through THEORY.md §1.6's Remark for softmax-weighted gates (case A2),
+    /// looser than the Step-4 form (`valid_a2` in records, "valid (A2 remark)" shown).
+    ValidA2,
     /// Known only as restated by a citing paper (THEORY.md \[RESTATED\]); the primary text is
     /// unchecked.
     Restated,
-    /// Not a bound: evaluated at quantities chosen after seeing the data (e.g. the learned
-    /// routing pattern).
+    /// Not a bound: evaluated at quantities chosen after seeing the data (the learned routing
+    /// pattern, a budget outside the fixed grid) or a proof that does not cover the run (the
+    /// Step-4 form for an A2 gate).
     Heuristic,
-    /// Constants unknown (set to 1): usable for trends only, never as an absolute value.
-    ShapeOnly,
+    /// Constants unknown (an MLP router's d_N, a VC dimension with constant 1): usable for
+    /// trends only, never as an absolute value. Records written before this label was renamed
+    /// say `shape_only`, which reads as this.
+    #[serde(alias = "shape_only")]
+    Shape,
     /// The model is outside the bound's assumptions (a gate the proof does not cover, see
     /// [`crate::gate_outside_proofs`], or sigmoid experts where the proof needs ReLU/identity,
     /// positively homogeneous activations with act(0) = 0): the number is the formula
@@ -31,22 +41,31 @@ pub enum Validity {
 }
 
 impl Validity {
-    /// The label as written in run records: `valid`, `restated`, `heuristic`, `shape_only`,
-    /// `outside_assumptions`.
+    /// The label as written in run records: `valid`, `valid_a2`, `restated`, `heuristic`,
+    /// `shape`, `outside_assumptions`.
     pub fn label(&self) -> &'static str {
         match self {
             Validity::Valid => "valid",
+            Validity::ValidA2 => "valid_a2",
             Validity::Restated => "restated",
             Validity::Heuristic => "heuristic",
-            Validity::ShapeOnly => "shape_only",
+            Validity::Shape => "shape",
             Validity::OutsideAssumptions => "outside_assumptions",
         }
+    }
+
+    /// Whether the number is a proved bound for the run (`valid` or `valid_a2`).
+    pub fn is_proved(&self) -> bool {
+        matches!(self, Validity::Valid | Validity::ValidA2)
     }
 }
 
 impl std::fmt::Display for Validity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.label())
+        match self {
+            Validity::ValidA2 => f.write_str("valid (A2 remark)"),
+            v => f.write_str(v.label()),
+        }
     }
 }
 
@@ -230,6 +249,9 @@ pub struct D1Report {
 ///   Valid for uniform top-k gates (case A1) and norm budgets A_j fixed in advance; with budgets
 ///   read from trained weights it carries the caveat of [`crate::golowich_complexity`], and for
 ///   softmax-weighted gates (case A2, smoe's default) §1.6's remark is the proved statement.
+///   This function labels the worst case [`Validity::Valid`] (its budgets taken as fixed);
+///   the registry's `d1_worst` ([`crate::D1WorstCase`]) decides the label of a run: it rounds
+///   data-chosen budgets up to a grid and pays for them, and checks the gate and d_N.
 ///
 /// # Errors
 /// [`TheoryError::InvalidDelta`] unless 0 < δ < 1; [`TheoryError::EmptySample`] if m = 0;
@@ -242,7 +264,7 @@ pub fn d1_bound(inputs: &D1Inputs<'_>) -> Result<D1Report> {
         .experts
         .iter()
         .map(|&stat| ExpertGroup { count: 1, stat });
-    d1_grouped(inputs, groups)
+    d1_grouped(inputs, groups, 0.0)
 }
 
 /// `count` experts with the same [`ExpertStat`]: a run of equal entries of a per-expert list,
@@ -256,13 +278,16 @@ pub struct ExpertGroup {
 }
 
 /// [`d1_bound`] with the experts given as groups of equal statistics (counts summing to T);
-/// `inputs.experts` is not read.
+/// `inputs.experts` is not read. `extra_log` nats (union bounds over data-chosen budgets and
+/// margins, THEORY.md §1.8 item 2) are added to ln(2/δ) under the confidence root;
+/// [`d1_bound`] passes 0.
 ///
 /// # Errors
 /// As [`d1_bound`], with [`TheoryError::Shape`] unless the counts sum to T.
 pub(crate) fn d1_grouped(
     inputs: &D1Inputs<'_>,
     groups: impl Iterator<Item = ExpertGroup> + Clone,
+    extra_log: f64,
 ) -> Result<D1Report> {
     let delta = check_delta(inputs.delta)?;
     let m = check_m(inputs.m)?;
@@ -321,7 +346,8 @@ pub(crate) fn d1_grouped(
     let learned = finite("learned-pattern expert complexity", learned)?;
     let worst = finite("worst-case expert complexity", worst)?;
     let routing_term = 2.0 * (log_count / (2.0 * m)).sqrt();
-    let confidence_term = 3.0 * ((2.0 / delta).ln() / (2.0 * m)).sqrt();
+    let extra = non_negative("union-bound log-count", extra_log)?;
+    let confidence_term = 3.0 * (((2.0 / delta).ln() + extra) / (2.0 * m)).sqrt();
     let form = |complexity: f64, validity| -> Result<D1Bound> {
         let expert_term = 2.0 * c * complexity;
         Ok(D1Bound {
@@ -373,7 +399,7 @@ pub struct VcShapeBound {
     pub total: f64,
     /// The constant put in front of d_VC (always 1).
     pub constant: f64,
-    /// Always [`Validity::ShapeOnly`].
+    /// Always [`Validity::Shape`].
     pub validity: Validity,
 }
 
@@ -425,7 +451,7 @@ pub fn kratsios_vc_shape(inputs: &VcInputs) -> Result<VcShapeBound> {
         confidence_term,
         total: finite("VC bound", complexity_term + confidence_term)?,
         constant: 1.0,
-        validity: Validity::ShapeOnly,
+        validity: Validity::Shape,
     })
 }
 

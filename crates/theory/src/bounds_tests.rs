@@ -174,7 +174,7 @@ fn kratsios_shape_by_hand() {
     assert!((v.growth_log - growth).abs() < 1e-12);
     let total = (2.0 * growth / 1000.0).sqrt() + (10f64.ln() / 2000.0).sqrt();
     assert!((v.total - total).abs() < 1e-14);
-    assert_eq!(v.validity, Validity::ShapeOnly);
+    assert_eq!(v.validity, Validity::Shape);
     // m < d_VC: growth log m ln 2, the term is sqrt(2 ln 2) (vacuous).
     let small = kratsios_vc_shape(&VcInputs { m: 10, ..inputs }).unwrap();
     assert!((small.complexity_term - (2.0 * 2f64.ln()).sqrt()).abs() < 1e-14);
@@ -299,7 +299,7 @@ fn validity_labels_are_the_serde_names() {
         Validity::Valid,
         Validity::Restated,
         Validity::Heuristic,
-        Validity::ShapeOnly,
+        Validity::Shape,
     ] {
         assert_eq!(serde_json::to_value(v).unwrap(), v.label());
         assert_eq!(v.to_string(), v.label());

@@ -53,9 +53,26 @@ fn golowich_factor(depth: usize) -> f64 {
     (2.0 * std::f64::consts::LN_2 * depth as f64).sqrt() + 1.0
 }
 
-/// Neyshabur's depth factor 2^{L-1} / sqrt(2).
+/// Neyshabur's depth factor 2^{L-1/2} = 2^{L-1} sqrt(2) (see [`neyshabur_complexity`]).
 fn neyshabur_factor(depth: usize) -> f64 {
-    2f64.powi(depth.min(2_000) as i32 - 1) / std::f64::consts::SQRT_2
+    2f64.powi(depth.min(2_000) as i32 - 1) * std::f64::consts::SQRT_2
+}
+
+/// `Π_l max(1, s_l)` over the hidden layers, with s_l the largest |slope| of layer l's PReLU
+/// (1 or less for ReLU and the identity): the product of the activations' Lipschitz constants
+/// that Golowich's and Neyshabur's Frobenius bounds (proved for 1-Lipschitz activations) are
+/// multiplied by, and BFT's Π ρ_i (THEORY.md §3.4–3.6). A ρ-Lipschitz positively homogeneous
+/// activation is ρ times a 1-Lipschitz one, and the factor ρ moves into the next layer's
+/// matrix, whose norm it multiplies.
+///
+/// # Errors
+/// [`TheoryError::NonFinite`] if a slope or the product is NaN or infinite.
+pub fn activation_lipschitz_product(max_abs_slopes: &[f64]) -> Result<f64> {
+    let mut p = 1.0;
+    for &s in max_abs_slopes {
+        p *= finite("activation slope", s)?.abs().max(1.0);
+    }
+    finite("product of activation Lipschitz constants", p)
 }
 
 /// The weight-only part of a Frobenius form: (norms, product, factor, scale, folded?).
@@ -118,7 +135,7 @@ pub fn golowich_scale(layers: &[LayerWeights<'_>]) -> Result<f64> {
     Ok(frobenius_scale("golowich_scale", layers, d_in, golowich_factor)?.3)
 }
 
-/// The weight-only scale A = 2^{L-1} Π_j ||W_j||_F / sqrt(2) of [`neyshabur_complexity`].
+/// The weight-only scale A = 2^{L-1/2} Π_j ||W_j||_F of [`neyshabur_complexity`].
 ///
 /// # Errors
 /// As [`golowich_scale`].
@@ -133,7 +150,8 @@ pub fn neyshabur_scale(layers: &[LayerWeights<'_>]) -> Result<f64> {
 ///
 /// with d the number of layers, M_F(j) = ||W_j||_F of the trained (bias-folded) matrices and n
 /// the number of routed inputs. Holds for 1-Lipschitz positive-homogeneous activations (ReLU,
-/// PReLU with |slope| <= 1, identity) and a scalar output; not for the sigmoid (not
+/// PReLU with |slope| <= 1, identity) and a scalar output (for larger PReLU slopes
+/// [`crate::bound_report`] multiplies it by [`activation_lipschitz_product`]); not for the sigmoid (not
 /// homogeneous, σ(0) = 1/2), whose reports are labelled `outside_assumptions`. Constants as in the public `Bounds`
 /// class \[IMPL\] that THEORY.md cites.
 ///
@@ -151,12 +169,20 @@ pub fn golowich_complexity(
     frobenius_form("golowich_complexity", layers, x, golowich_factor)
 }
 
-/// Neyshabur–Tomioka–Srebro 2015, Cor. 2 with the Frobenius group norm, THEORY.md §3.6:
+/// Neyshabur–Tomioka–Srebro 2015 with the Frobenius group norm (p = q = 2), THEORY.md §3.6:
 ///
-/// `R̂ <= 2^{L-1} Π_j ||W_j||_F · ||X||_F / (sqrt(2) n)`,
+/// `R̂ <= 2^{L-1/2} Π_j ||W_j||_F · ||X||_F / n`,
 ///
 /// L the number of layers, ||X||_F = sqrt(Σ_i ||x_i||²) over the n routed inputs. The factor
 /// 2^{L-1} is the exponential depth dependence Golowich et al. remove.
+///
+/// **Constant** (THEORY.md §3.6 flags a factor-2 inconsistency between
+/// `2^{L-1} Π ||W_j||_F ||X||_F / (sqrt(2) n)` and `2^{L-1/2} B Π ||W_j||_F / sqrt(n)`): the
+/// paper's own Theorem 1 text could not be read here (only its abstract and introduction were
+/// found), so the **larger** candidate, 2^{L-1/2} (= 2^{L-1} sqrt(2), twice the former), is
+/// used, with ||X||_F / n in place of B / sqrt(n) (||X||_F <= B sqrt(n)). Proved for
+/// 1-Lipschitz activations; [`crate::bound_report`] multiplies it by
+/// [`activation_lipschitz_product`] for PReLU slopes above 1.
 ///
 /// # Shapes
 /// As [`golowich_complexity`].
@@ -362,8 +388,17 @@ mod tests {
             LayerWeights::without_bias(w2.view()),
         ];
         let v = neyshabur_complexity(&layers, x.view()).unwrap();
-        // 2^{1} * 15 * 5 / (sqrt(2) * 2)
-        assert!((v.value - 2.0 * 15.0 * 5.0 / (2f64.sqrt() * 2.0)).abs() < 1e-12);
+        // 2^{3/2} * 15 * 5 / 2 = 2.828427 * 37.5 = 106.066017
+        assert!((v.value - 2f64.powf(1.5) * 15.0 * 5.0 / 2.0).abs() < 1e-12);
+        assert!((v.value - 106.066_017_178).abs() < 1e-8);
+    }
+
+    #[test]
+    fn activation_lipschitz_product_takes_slopes_above_one() {
+        // slopes 3 and 0.25 and -2: max(1,3) * max(1,0.25) * max(1,2) = 6
+        assert_eq!(activation_lipschitz_product(&[3.0, 0.25, -2.0]).unwrap(), 6.0);
+        assert_eq!(activation_lipschitz_product(&[]).unwrap(), 1.0);
+        assert!(activation_lipschitz_product(&[f64::NAN]).is_err());
     }
 
     #[test]

@@ -1,6 +1,34 @@
 //! Which gates the bounds' proofs cover (THEORY.md §1.6 "which smoe gate is which case").
 
+use serde::{Deserialize, Serialize};
 use smoe_gating::GateConfig;
+
+/// How a gate's weights depend on the router's logits (THEORY.md §1.6 cases A1/A2): what
+/// decides whether D1's Step-4 form is proved (A1 only) and which logits the A2 remark's
+/// router term counts ([`crate::d1_a2_bound`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateWeights {
+    /// Case A1: uniform weights 1/k on the selected experts. In smoe that is `topk_softmax`
+    /// (or `noisy_topk`, which is `topk_softmax` at evaluation) at k = 1, where the one weight
+    /// is softmax of a single logit, i.e. 1; also any gate with k = T = 1.
+    Uniform,
+    /// Case A2, weights a softmax of the k selected logits (`topk_softmax`, `noisy_topk`, k >= 2).
+    SelectedSoftmax,
+    /// Case A2, weights read from a softmax over all T logits (`softmax_topk` at any k,
+    /// `dense_softmax`); also the conservative choice for gates outside the proofs.
+    FullSoftmax,
+}
+
+/// The [`GateWeights`] case of `gate` at k of T experts (see the variants).
+pub fn gate_weights(gate: &GateConfig, k: usize, t: usize) -> GateWeights {
+    match gate {
+        _ if k == 1 && t == 1 => GateWeights::Uniform,
+        GateConfig::TopkSoftmax | GateConfig::NoisyTopk if k == 1 => GateWeights::Uniform,
+        GateConfig::TopkSoftmax | GateConfig::NoisyTopk => GateWeights::SelectedSoftmax,
+        _ => GateWeights::FullSoftmax,
+    }
+}
 
 /// `None` if the proofs behind smoe's bounds cover `gate`, else the one-line reason they do not.
 ///
@@ -60,5 +88,23 @@ mod tests {
         assert!(outside.contains(&"dense_to_sparse"), "{outside:?}");
         assert!(outside.contains(&"sigmoid"), "{outside:?}");
         assert!(outside.contains(&"hierarchical_softmax"), "{outside:?}");
+    }
+
+    #[test]
+    fn only_topk_softmax_at_k1_is_uniform() {
+        assert_eq!(gate_weights(&GateConfig::TopkSoftmax, 1, 8), GateWeights::Uniform);
+        assert_eq!(gate_weights(&GateConfig::NoisyTopk, 1, 8), GateWeights::Uniform);
+        assert_eq!(
+            gate_weights(&GateConfig::TopkSoftmax, 2, 8),
+            GateWeights::SelectedSoftmax
+        );
+        assert_eq!(
+            gate_weights(&GateConfig::SoftmaxTopk, 1, 8),
+            GateWeights::FullSoftmax
+        );
+        assert_eq!(
+            gate_weights(&GateConfig::DenseSoftmax, 8, 8),
+            GateWeights::FullSoftmax
+        );
     }
 }

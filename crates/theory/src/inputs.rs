@@ -7,9 +7,10 @@ use smoe_router::RouterConfig;
 
 use crate::error::{check_delta, check_m, check_topk, non_negative};
 use crate::{
-    ArrangementLogCount, BoundValue, ExpertGroup, ExpertStat, NatarajanLogCount, Result,
-    TheoryError, Validity, arrangement_log_count, linear_router_natarajan_dim,
-    low_rank_router_natarajan_dim, mlp_router_natarajan_shape, natarajan_log_count,
+    ArrangementLogCount, BoundValue, ExpertGroup, ExpertStat, GateWeights, NatarajanLogCount,
+    Result, ScaleGroup, TheoryError, Validity, arrangement_log_count,
+    linear_router_natarajan_dim, low_rank_router_natarajan_dim, mlp_router_natarajan_shape,
+    natarajan_log_count,
 };
 
 /// The router's combinatorial complexity.
@@ -36,15 +37,40 @@ impl RouterComplexity {
     /// - linear: d_N from [`linear_router_natarajan_dim`] ([`Validity::Valid`]) and the
     ///   arrangement count [`arrangement_log_count`];
     /// - MLP with `hidden` units: d_N from [`mlp_router_natarajan_shape`] of `[d, hidden, T]`
-    ///   ([`Validity::ShapeOnly`]), no arrangement count;
+    ///   ([`Validity::Shape`]), no arrangement count;
     /// - low-rank of rank r: d_N = min(r, T−1)(d+1) from [`low_rank_router_natarajan_dim`]
     ///   ([`Validity::Valid`]; `bias` is ignored, the router always has its rank-r bias), no
     ///   arrangement count (§2.5's count is for a full W; not derived for E P).
+    ///
+    /// **k = T** (THEORY.md §1.5 end): the router selects every expert for every input, so the
+    /// selection class is constant: d_N = 0 ([`Validity::Valid`], whatever the router) and
+    /// every routing log-count (Natarajan and arrangement) is 0.
     ///
     /// # Errors
     /// [`TheoryError::InvalidTopK`] unless 1 <= k <= T; [`TheoryError::EmptySample`] if m = 0;
     /// [`TheoryError::InvalidParameter`] for a zero width or on overflow.
     pub fn new(
+        router: &RouterConfig,
+        bias: bool,
+        d: usize,
+        t: usize,
+        k: usize,
+        m: usize,
+    ) -> Result<Self> {
+        let mut c = Self::by_kind(router, bias, d, t, k, m)?;
+        if k == t {
+            c.d_n = 0.0;
+            c.d_n_validity = Validity::Valid;
+            c.natarajan = natarajan_log_count(0.0, m, t, k)?;
+            if let Some(a) = c.arrangement.as_mut() {
+                a.log_count = 0.0;
+            }
+        }
+        Ok(c)
+    }
+
+    /// [`RouterComplexity::new`] without the k = T rule.
+    fn by_kind(
         router: &RouterConfig,
         bias: bool,
         d: usize,
@@ -134,8 +160,23 @@ pub struct BoundInputs {
     /// to k m): one group per expert for a measured model, at most two for the balanced
     /// what-if loads, so that a what-if question about 10¹² experts needs no per-expert memory.
     pub experts: Vec<ExpertGroup>,
-    /// R_m(H), one expert's Rademacher complexity at sample size m (the restated Zhao bound).
+    /// R̂_S(H) with Golowich experts: the largest expert's Golowich complexity on the whole
+    /// training sample (`zhao_golowich`, which multiplies it by C).
     pub rademacher_m: f64,
+    /// R̂_S(ℓ_γ∘H) with Bartlett–Foster–Telgarsky experts: the largest expert's BFT complexity on
+    /// the whole training sample, γ already inside (`zhao`, C = 1; THEORY.md §1.5 item 1).
+    pub rademacher_m_bft: f64,
+    /// Which logits the gate's weights depend on (case A1 or A2, THEORY.md §1.6).
+    pub gate: GateWeights,
+    /// The router logits' scales R_t for [`crate::d1_a2_bound`] (counts summing to T), or
+    /// `None` when they were not measured (a low-rank router, whose fixed embeddings are no
+    /// parameter): `d1_a2` is then heuristic.
+    pub router_scales: Option<Vec<ScaleGroup>>,
+    /// X = max_i ||(x_i, 1)|| over the training sample, in the experts' convention.
+    pub max_norm: f64,
+    /// Nats paid for a margin γ chosen from the data ([`crate::BoundSettings::margin_log_count`]),
+    /// added under every ramp-loss bound's confidence root; 0 for a fixed γ.
+    pub margin_log_count: f64,
     /// Σ_i ||x_i||² over the training sample, in the experts' convention (bias folded: +1 per
     /// input).
     pub sum_sq_norms: f64,
@@ -155,7 +196,12 @@ impl BoundInputs {
     /// - inputs of unit norm (Σ ||x||² = m) and balanced loads m_j = k m / T (the first
     ///   k m mod T experts take one more), each expert at R̂_j = R sqrt(m / m_j) with scale
     ///   A_j = R sqrt(m) and no floor — at most two [`ExpertGroup`]s, whatever T is;
-    /// - the VC shape at J = depth + 1 layers of width max(width, 1).
+    /// - the VC shape at J = depth + 1 layers of width max(width, 1);
+    /// - the gate of `w.gate` (default the uniform gate A1 of the worked examples), router
+    ///   logits of idealised row norm R_t = 1 for `d1_a2`, X = max ||x|| = 1 (unit-norm inputs,
+    ///   the same convention as Σ ||x||² = m), the BFT complexity of `zhao` set to R_m(H)/γ (the
+    ///   ramp-loss class of an R_m(H)-complexity class, by contraction; so `zhao` and
+    ///   `zhao_golowich` agree here), and a fixed γ (no margin price).
     ///
     /// Every input is checked here, before anything is computed, so any question gets an
     /// answer or one typed error; nothing is allocated per expert.
@@ -211,6 +257,14 @@ impl BoundInputs {
             router,
             experts: balanced_groups(total, w.t, w.m, r),
             rademacher_m: r,
+            rademacher_m_bft: r * lipschitz,
+            gate: w.gate,
+            router_scales: Some(vec![ScaleGroup {
+                count: w.t,
+                scale: 1.0,
+            }]),
+            max_norm: 1.0,
+            margin_log_count: 0.0,
             sum_sq_norms: mf,
             expert_layers,
             expert_width: w.expert_width.max(1),
@@ -281,6 +335,8 @@ pub struct WhatIf {
     pub expert_depth: usize,
     /// Width of one expert (the VC shape).
     pub expert_width: usize,
+    /// The gate's case (default [`GateWeights::Uniform`], the A1 gate of THEORY.md §1.7).
+    pub gate: GateWeights,
 }
 
 impl Default for WhatIf {
@@ -297,6 +353,7 @@ impl Default for WhatIf {
             expert_complexity: None,
             expert_depth: 1,
             expert_width: 64,
+            gate: GateWeights::Uniform,
         }
     }
 }
@@ -350,7 +407,7 @@ mod tests {
         let r =
             RouterComplexity::new(&RouterConfig::Mlp { hidden: 5 }, true, 6, 4, 2, 100).unwrap();
         assert_eq!(r.kind, "mlp");
-        assert_eq!(r.d_n_validity, Validity::ShapeOnly);
+        assert_eq!(r.d_n_validity, Validity::Shape);
         assert!(r.arrangement.is_none());
         assert_eq!(r.scalars().len(), 5);
         // low rank: min(r, T-1)(d+1), whatever T once T - 1 >= r; r >= T-1 gives the linear value

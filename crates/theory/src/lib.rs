@@ -95,6 +95,8 @@
 //! ```
 
 mod bounds;
+mod budget_grid;
+mod d1_a2;
 mod error;
 mod expert;
 mod gate_case;
@@ -109,17 +111,23 @@ mod report;
 mod routing;
 mod special;
 mod voronoi;
+mod zhao_paper;
 
 pub use bounds::{
     D1Bound, D1Inputs, D1Report, ExpertGroup, ExpertStat, Validity, VcInputs, VcShapeBound,
     ZhaoBound, ZhaoInputs, d1_bound, kratsios_vc_shape, zhao_restated,
 };
+pub use budget_grid::{
+    BUDGET_GRID_MAX_EXP, BUDGET_GRID_MIN_EXP, BUDGET_GRID_POINTS, GridBudget, budget_log_count,
+    round_up_to_grid,
+};
+pub use d1_a2::{D1A2Bound, D1A2Inputs, ScaleGroup, d1_a2_bound};
 pub use error::{Result, TheoryError};
 pub use expert::{
-    BftComplexity, BftInputs, NormComplexity, bft_complexity, golowich_complexity, golowich_scale,
-    neyshabur_complexity, neyshabur_scale,
+    BftComplexity, BftInputs, NormComplexity, activation_lipschitz_product, bft_complexity,
+    golowich_complexity, golowich_scale, neyshabur_complexity, neyshabur_scale,
 };
-pub use gate_case::gate_outside_proofs;
+pub use gate_case::{GateWeights, gate_outside_proofs, gate_weights};
 pub use inputs::{BoundInputs, RouterComplexity, WhatIf};
 pub use interface::{Bound, BoundValue, GapLoss};
 pub use linear::{
@@ -130,7 +138,9 @@ pub use norms::{LayerWeights, frobenius_norm, norm_2_1_rows, spectral_norm, sum_
 pub use rank::{
     AxisKendall, GranulatedKendall, GridRun, MissingCells, granulated_kendall, kendall_tau,
 };
-pub use registry::{D1LearnedPattern, D1WorstCase, KratsiosVcShape, ZhaoRestated, bounds};
+pub use registry::{
+    D1A2Remark, D1LearnedPattern, D1WorstCase, KratsiosVcShape, ZhaoGolowich, ZhaoPaper, bounds,
+};
 pub use report::{BoundReport, BoundSettings, ExpertComplexity, bound_report};
 pub use routing::{
     ArrangementLogCount, MlpRouterDim, NatarajanLogCount, arrangement_log_count,
@@ -142,3 +152,4 @@ pub use special::{LGAMMA_MAX_N, log_binomial, log_binomial_upper, log_gamma};
 pub use voronoi::{
     MixingMeasure, VoronoiLoss, VoronoiTerms, model_voronoi_loss, voronoi_d1, voronoi_loss,
 };
+pub use zhao_paper::{ZhaoPaperBound, ZhaoPaperInputs, zhao_paper};

@@ -9,9 +9,9 @@ use smoe_nn::{Float, ParamRef, ShapeError, stream_rng};
 
 use crate::error::{check_m, finite};
 use crate::{
-    BftInputs, BoundSettings, ExpertComplexity, ExpertStat, LayerWeights, Result, TheoryError,
-    bft_complexity, golowich_complexity, golowich_scale, linear_rademacher_monte_carlo,
-    neyshabur_complexity, sum_sq_row_norms,
+    BftInputs, BoundSettings, ExpertComplexity, ExpertStat, LayerWeights, Result, ScaleGroup,
+    TheoryError, activation_lipschitz_product, bft_complexity, golowich_complexity,
+    golowich_scale, linear_rademacher_monte_carlo, neyshabur_complexity, sum_sq_row_norms,
 };
 
 /// What [`measure_experts`] finds.
@@ -22,8 +22,12 @@ pub(crate) struct Measured {
     pub stats: Vec<ExpertStat>,
     /// R_m(H): the largest expert's measure on the whole sample.
     pub rademacher_m: f64,
+    /// The largest expert's BFT complexity on the whole sample (γ inside).
+    pub rademacher_m_bft: f64,
     /// Σ_i ||(x_i, 1)||².
     pub sum_sq_aug: f64,
+    /// max_i ||(x_i, 1)||.
+    pub max_norm_aug: f64,
 }
 
 /// Rows of `x` routed to each of the `t` experts (one entry per slot), through `infer` in
@@ -112,14 +116,97 @@ impl<'p, 'a, F: Float> ParamIndex<'p, 'a, F> {
     }
 }
 
-/// Largest Lipschitz constant of the experts' activations (PReLU slopes can exceed 1; 1 also
-/// bounds the sigmoid's 1/4, though its bounds are labelled not covered in the report).
-fn activation_lipschitz<F: Float>(params: &[ParamRef<'_, F>]) -> f64 {
-    params
-        .iter()
-        .filter(|p| p.name.contains(".acts."))
-        .flat_map(|p| p.value.iter().map(|v| v.to_f64c().abs()))
-        .fold(1.0, f64::max)
+impl<'p, 'a, F: Float> ParamIndex<'p, 'a, F> {
+    /// The tensor called `name` as f64, if the model has it.
+    fn values(&self, name: &str) -> Option<(Vec<usize>, Vec<f64>)> {
+        let p = self.by_name.get(name)?;
+        Some((
+            p.shape.clone(),
+            p.value.iter().map(|v| v.to_f64c()).collect(),
+        ))
+    }
+
+    /// The largest |slope| of expert `j`'s PReLU at each hidden layer l < `depth`
+    /// (`experts.{j}.acts.{l}.weight`; 1 where the layer has no learnable slope, i.e. ReLU
+    /// or the identity, both 1-Lipschitz; the sigmoid's 1/4 is also below 1, though its bounds
+    /// are labelled not covered in the report).
+    fn expert_slopes(&self, depth: usize, j: usize) -> Vec<f64> {
+        (0..depth)
+            .map(|l| {
+                self.values(&format!("experts.{j}.acts.{l}.weight"))
+                    .map_or(1.0, |(_, v)| v.iter().map(|s| s.abs()).fold(1.0, f64::max))
+            })
+            .collect()
+    }
+
+    /// The router logits' scales R_t with `n R̂_{S'}(logit t) <= R_t sqrt(Σ_{S'} ||(x,1)||²)`
+    /// (THEORY.md §3.2, §3.4): for a linear router (`router.weight [T, d]`, `router.bias [T]`)
+    /// the row norms ||(w_t, b_t)||; for an MLP router z_t = v_t·relu(U x + c) + b_t
+    /// (`router.layers.{0,1}.{weight,bias}`) Golowich's two-layer scale
+    /// (sqrt(4 ln 2) + 1) ||[[U c], [0 1]]||_F ||(v_t, b_t)|| (U is shared by the logits; the
+    /// sum over t of per-logit suprema still bounds the joint one). `None` for any other
+    /// router (the low-rank router's fixed embeddings are not a parameter).
+    fn router_scales(&self, t: usize) -> Option<Vec<ScaleGroup>> {
+        let row_norms = |w: &[f64], b: &[f64], cols: usize| -> Option<Vec<f64>> {
+            if cols == 0 || w.len() != t * cols || b.len() != t {
+                return None;
+            }
+            Some(
+                w.chunks(cols)
+                    .zip(b)
+                    .map(|(row, bt)| (row.iter().map(|v| v * v).sum::<f64>() + bt * bt).sqrt())
+                    .collect(),
+            )
+        };
+        let norms = if let (Some((ws, w)), Some((_, b))) =
+            (self.values("router.weight"), self.values("router.bias"))
+        {
+            row_norms(&w, &b, *ws.get(1)?)?
+        } else {
+            let (_, u) = self.values("router.layers.0.weight")?;
+            let (_, c) = self.values("router.layers.0.bias")?;
+            let (vs, v) = self.values("router.layers.1.weight")?;
+            let (_, b) = self.values("router.layers.1.bias")?;
+            let hidden_sq: f64 = u.iter().chain(&c).map(|x| x * x).sum::<f64>() + 1.0;
+            let factor = (4.0 * std::f64::consts::LN_2).sqrt() + 1.0;
+            row_norms(&v, &b, *vs.get(1)?)?
+                .into_iter()
+                .map(|r| factor * hidden_sq.sqrt() * r)
+                .collect()
+        };
+        norms
+            .iter()
+            .all(|n| n.is_finite())
+            .then(|| {
+                norms
+                    .into_iter()
+                    .map(|scale| ScaleGroup { count: 1, scale })
+                    .collect()
+            })
+    }
+}
+
+/// The router logits' scales of `model` for T = `t` (see `ParamIndex::router_scales`).
+pub(crate) fn router_scales<F: Float>(model: &dyn Model<F>, t: usize) -> Option<Vec<ScaleGroup>> {
+    let params = model.params();
+    ParamIndex::new(&params).router_scales(t)
+}
+
+/// The BFT complexity of `layers` on `x` at margin γ and activation constant ρ.
+fn bft_value<'a>(
+    layers: &[LayerWeights<'a>],
+    x: ArrayView2<'a, f64>,
+    gamma: f64,
+    rho: f64,
+) -> Result<f64> {
+    Ok(bft_complexity(&BftInputs {
+        layers,
+        reference: None,
+        x,
+        margin: gamma,
+        activation_lipschitz: rho,
+    })?
+    .value)
 }
 
 /// `[x, 1]`: folds a bias into the weights of a linear expert.
@@ -148,6 +235,12 @@ pub(crate) fn measure_experts<F: Float>(
     let x64 = x.mapv(|v| v.to_f64c());
     let x_aug = with_ones(x64.view());
     let sum_sq_aug: f64 = x_aug.iter().map(|v| v * v).sum();
+    let max_norm_aug = x_aug
+        .rows()
+        .into_iter()
+        .map(|r| r.iter().map(|v| v * v).sum::<f64>())
+        .fold(0.0, f64::max)
+        .sqrt();
     // R_m(H) per expert is its weight-only scale times the whole sample's input norm, which
     // is the same for every expert: computed once here, not once per expert (O(T m d)).
     let mf = check_m(x64.nrows())?;
@@ -157,10 +250,10 @@ pub(crate) fn measure_experts<F: Float>(
     // the parameter list once (it names every tensor), not once per expert
     let params = model.params();
     let index = ParamIndex::new(&params);
-    let rho = activation_lipschitz(&params);
     let mut experts = Vec::with_capacity(routed.len());
     let mut stats = Vec::with_capacity(routed.len());
     let mut rademacher_m: f64 = 0.0;
+    let mut rademacher_m_bft: f64 = 0.0;
     for (j, rows) in routed.iter().enumerate() {
         let owned = index.expert_layers(depth, j);
         if owned.len() != depth + 1 {
@@ -181,6 +274,14 @@ pub(crate) fn measure_experts<F: Float>(
             .iter()
             .map(|(w, b)| LayerWeights::new(w.view(), b.view()))
             .collect();
+        // PReLU slopes above 1 (THEORY.md §3.4): Golowich and Neyshabur are proved for
+        // 1-Lipschitz activations, so they are multiplied by Π_l max(1, |slope_l|); BFT takes
+        // the expert's largest slope as ρ for every hidden layer (Π ρ_i <= that to the L-1).
+        let slopes = index.expert_slopes(depth, j);
+        let lip = activation_lipschitz_product(&slopes)?;
+        let rho = slopes.iter().copied().fold(1.0, f64::max);
+        let bft = |xs| bft_value(&layers, xs, settings.gamma, rho);
+        rademacher_m_bft = rademacher_m_bft.max(bft(x64.view())?);
         let mut e = ExpertComplexity {
             expert: j,
             load: rows.len(),
@@ -189,7 +290,7 @@ pub(crate) fn measure_experts<F: Float>(
             bft: None,
             linear_upper: None,
             linear_mc: None,
-            scale: golowich_scale(&layers)?,
+            scale: finite("complexity scale", lip * golowich_scale(&layers)?)?,
         };
         let norm_b = if linear {
             let (w, b) = &owned[0];
@@ -209,18 +310,9 @@ pub(crate) fn measure_experts<F: Float>(
         }
         if !rows.is_empty() {
             let xj = x64.select(Axis(0), rows);
-            e.golowich = Some(golowich_complexity(&layers, xj.view())?.value);
-            e.neyshabur = Some(neyshabur_complexity(&layers, xj.view())?.value);
-            e.bft = Some(
-                bft_complexity(&BftInputs {
-                    layers: &layers,
-                    reference: None,
-                    x: xj.view(),
-                    margin: settings.gamma,
-                    activation_lipschitz: rho,
-                })?
-                .value,
-            );
+            e.golowich = Some(lip * golowich_complexity(&layers, xj.view())?.value);
+            e.neyshabur = Some(lip * neyshabur_complexity(&layers, xj.view())?.value);
+            e.bft = Some(bft_value(&layers, xj.view(), settings.gamma, rho)?);
             if linear {
                 let xa = x_aug.select(Axis(0), rows);
                 let mut rng = stream_rng(settings.seed, "theory-mc", j as u64);
@@ -248,6 +340,8 @@ pub(crate) fn measure_experts<F: Float>(
         experts,
         stats,
         rademacher_m,
+        rademacher_m_bft,
         sum_sq_aug,
+        max_norm_aug,
     })
 }

@@ -12,7 +12,7 @@ use smoe_nn::{Float, ShapeError};
 
 use crate::error::check_delta;
 use crate::linear::check_draws;
-use crate::measure::{measure_experts, routed_rows};
+use crate::measure::{measure_experts, routed_rows, router_scales};
 use crate::{
     BoundInputs, BoundValue, ExpertGroup, Result, RouterComplexity, TheoryError, Validity,
 };
@@ -37,11 +37,11 @@ pub struct BoundSettings {
 
 impl BoundSettings {
     /// Checks the settings before any work: 0 < δ < 1, γ finite and > 0,
-    /// 1 <= `mc_draws` <= [`crate::MAX_MC_DRAWS`].
+    /// 1 <= `mc_draws` <= [`crate::MAX_MC_DRAWS`], `margin_log_count` finite and >= 0.
     ///
     /// # Errors
-    /// [`TheoryError::InvalidDelta`], [`TheoryError::InvalidParameter`] (γ, or no draws) or
-    /// [`TheoryError::TooManyDraws`].
+    /// [`TheoryError::InvalidDelta`], [`TheoryError::InvalidParameter`] (γ, no draws, a
+    /// negative or NaN margin log-count) or [`TheoryError::TooManyDraws`].
     pub fn validate(&self) -> Result<()> {
         check_delta(self.delta)?;
         if !(self.gamma.is_finite() && self.gamma > 0.0) {
@@ -49,6 +49,13 @@ impl BoundSettings {
                 name: "gamma",
                 value: self.gamma,
                 requirement: "finite and > 0",
+            });
+        }
+        if !(self.margin_log_count.is_finite() && self.margin_log_count >= 0.0) {
+            return Err(TheoryError::InvalidParameter {
+                name: "margin_log_count",
+                value: self.margin_log_count,
+                requirement: "finite and >= 0",
             });
         }
         if self.mc_draws == 0 {
@@ -138,9 +145,13 @@ pub struct BoundReport {
     pub expert_measure: String,
     /// Per-expert complexities.
     pub experts: Vec<ExpertComplexity>,
-    /// R_m(H) for the restated Zhao bound: the largest expert's measure on the whole training
+    /// R̂_S(H) for `zhao_golowich`: the largest expert's measure on the whole training
     /// sample (the class of one expert at sample size m).
     pub rademacher_m: f64,
+    /// R̂_S(ℓ_γ∘H) for `zhao`: the largest expert's BFT complexity on the whole sample.
+    /// Records written before this field existed read 0.
+    #[serde(default)]
+    pub rademacher_m_bft: f64,
     /// Every bound of the registry ([`crate::bounds`]), in its order.
     pub bounds: Vec<BoundValue>,
 }
@@ -156,7 +167,7 @@ impl BoundReport {
     /// - `delta`, `gamma`, `lipschitz`, `m`, `k`, `t`, `d`;
     /// - `router.{name}` for every [`RouterComplexity::scalars`] (`router.d_n`,
     ///   `router.natarajan.exact`, `router.natarajan.upper`, ...);
-    /// - `rademacher_m`;
+    /// - `rademacher_m`, `rademacher_m_bft`;
     /// - `{bound}.total` and `{bound}.{term}` for every bound and term ([`BoundValue::scalars`]);
     /// - `experts.{j}.{name}` for every [`ExpertComplexity::scalars`].
     ///
@@ -179,6 +190,7 @@ impl BoundReport {
                 .map(|(n, v)| (format!("router.{n}"), v)),
         );
         out.push(("rademacher_m".into(), self.rademacher_m));
+        out.push(("rademacher_m_bft".into(), self.rademacher_m_bft));
         out.extend(self.bounds.iter().flat_map(BoundValue::scalars));
         for e in &self.experts {
             out.extend(
@@ -223,11 +235,14 @@ fn expert_caveat(e: &smoe_experts::ExpertConfig) -> Option<String> {
 ///
 /// Measures the model: routes `x` through [`Model::infer`] (its top-k routing), reads each
 /// expert's layers from [`Model::params`] and the architecture from [`Model::config`]; then
-/// builds [`BoundInputs`] (D1 with the exact Natarajan count, Σ||x||² with the bias folded,
-/// the VC shape at depth + 1 layers) and evaluates the registry. For a gate the proofs do not
-/// cover ([`crate::gate_outside_proofs`]) or sigmoid experts (hidden layers or an output
-/// activation: the proofs assume ReLU/identity activations) every valid or restated bound is
-/// relabelled [`Validity::OutsideAssumptions`] and every bound's note says why.
+/// builds [`BoundInputs`] (D1 with the exact Natarajan count, Σ||x||² and max ||x|| with the
+/// bias folded, the gate's case from [`crate::gate_weights`], the router logits' scales, the
+/// settings' `margin_log_count`, the VC shape at depth + 1 layers) and evaluates the
+/// registry, whose bounds label themselves from the gate's case, d_N's validity and the
+/// budget grid (see each bound). For a gate the proofs do not cover
+/// ([`crate::gate_outside_proofs`]) or sigmoid experts (hidden layers or an output
+/// activation: the proofs assume ReLU/identity activations) every valid, valid-A2 or restated
+/// bound is relabelled [`Validity::OutsideAssumptions`] and every bound's note says why.
 ///
 /// # Shapes
 /// `x` is `[m, d]` with d = [`Model::input_dim`].
@@ -275,6 +290,11 @@ pub fn bound_report<F: Float>(
             .map(|stat| ExpertGroup { count: 1, stat })
             .collect(),
         rademacher_m: measured.rademacher_m,
+        rademacher_m_bft: measured.rademacher_m_bft,
+        gate: crate::gate_weights(&cfg.gate, k, t),
+        router_scales: router_scales(model, t),
+        max_norm: measured.max_norm_aug,
+        margin_log_count: settings.margin_log_count,
         sum_sq_norms: measured.sum_sq_aug,
         expert_layers: depth + 1,
         expert_width: cfg.expert.width.max(1),
@@ -288,7 +308,10 @@ pub fn bound_report<F: Float>(
     if !reasons.is_empty() {
         let reason = reasons.join("; ");
         for b in &mut bounds {
-            if matches!(b.validity, Validity::Valid | Validity::Restated) {
+            if matches!(
+                b.validity,
+                Validity::Valid | Validity::ValidA2 | Validity::Restated
+            ) {
                 b.validity = Validity::OutsideAssumptions;
             }
             b.note = Some(match b.note.take() {
@@ -314,6 +337,7 @@ pub fn bound_report<F: Float>(
         .into(),
         experts: measured.experts,
         rademacher_m: inputs.rademacher_m,
+        rademacher_m_bft: inputs.rademacher_m_bft,
         bounds,
     })
 }

@@ -191,7 +191,7 @@ pub struct MlpRouterDim {
     pub layers: usize,
     /// `W L ln W`, with constant 1.
     pub value: f64,
-    /// Always [`Validity::ShapeOnly`]: the true constant is unknown.
+    /// Always [`Validity::Shape`]: the true constant is unknown.
     pub validity: Validity,
 }
 
@@ -240,7 +240,7 @@ pub fn mlp_router_natarajan_shape(layer_sizes: &[usize], bias: bool) -> Result<M
         params,
         layers,
         value: wf * layers as f64 * wf.ln(),
-        validity: Validity::ShapeOnly,
+        validity: Validity::Shape,
     })
 }
 
@@ -323,7 +323,7 @@ mod tests {
         assert_eq!(r.params, 67);
         assert_eq!(r.layers, 2);
         assert!((r.value - 67.0 * 2.0 * 67f64.ln()).abs() < 1e-9);
-        assert_eq!(r.validity, Validity::ShapeOnly);
+        assert_eq!(r.validity, Validity::Shape);
         assert!(mlp_router_natarajan_shape(&[4], true).is_err());
         assert!(mlp_router_natarajan_shape(&[4, 0, 2], true).is_err());
     }

@@ -5,7 +5,7 @@ use crate::{Bound, BoundInputs, BoundValue, Result, VcInputs, kratsios_vc_shape}
 /// `kratsios`: [`kratsios_vc_shape`] at T experts of [`BoundInputs::expert_layers`] layers and
 /// [`BoundInputs::expert_width`] units on inputs of width d. Terms: `complexity_term`,
 /// `confidence_term` (the summands), `vc_dim`, `growth_log`, `constant` (1). Validity
-/// [`crate::Validity::ShapeOnly`].
+/// [`crate::Validity::Shape`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct KratsiosVcShape;
 
