@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use smoe::router::RouterConfig;
 use smoe_model::checkpoint;
-use smoe_theory::{BoundInputs, BoundSettings, BoundValue, RouterComplexity, WhatIf, bound_report};
+use smoe_theory::{
+    BoundInputs, BoundSettings, BoundValue, GateWeights, RouterComplexity, WhatIf, bound_report,
+};
 
 /// Arguments of `smoe bound`. Numeric flags take negative numbers as values (`--k -1` is an
 /// invalid value, not an unknown flag), so every bad number gets its own message.
@@ -80,6 +82,8 @@ impl BoundArgs {
             expert_complexity: self.expert_complexity,
             expert_depth: self.depth,
             expert_width: self.width,
+            // idealised: the uniform gate (case A1) of THEORY.md §1.7's worked examples
+            gate: GateWeights::Uniform,
         }
     }
 }

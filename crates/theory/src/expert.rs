@@ -396,7 +396,10 @@ mod tests {
     #[test]
     fn activation_lipschitz_product_takes_slopes_above_one() {
         // slopes 3 and 0.25 and -2: max(1,3) * max(1,0.25) * max(1,2) = 6
-        assert_eq!(activation_lipschitz_product(&[3.0, 0.25, -2.0]).unwrap(), 6.0);
+        assert_eq!(
+            activation_lipschitz_product(&[3.0, 0.25, -2.0]).unwrap(),
+            6.0
+        );
         assert_eq!(activation_lipschitz_product(&[]).unwrap(), 1.0);
         assert!(activation_lipschitz_product(&[f64::NAN]).is_err());
     }

@@ -92,8 +92,14 @@ mod tests {
 
     #[test]
     fn only_topk_softmax_at_k1_is_uniform() {
-        assert_eq!(gate_weights(&GateConfig::TopkSoftmax, 1, 8), GateWeights::Uniform);
-        assert_eq!(gate_weights(&GateConfig::NoisyTopk, 1, 8), GateWeights::Uniform);
+        assert_eq!(
+            gate_weights(&GateConfig::TopkSoftmax, 1, 8),
+            GateWeights::Uniform
+        );
+        assert_eq!(
+            gate_weights(&GateConfig::NoisyTopk, 1, 8),
+            GateWeights::Uniform
+        );
         assert_eq!(
             gate_weights(&GateConfig::TopkSoftmax, 2, 8),
             GateWeights::SelectedSoftmax

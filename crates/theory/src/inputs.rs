@@ -8,9 +8,8 @@ use smoe_router::RouterConfig;
 use crate::error::{check_delta, check_m, check_topk, non_negative};
 use crate::{
     ArrangementLogCount, BoundValue, ExpertGroup, ExpertStat, GateWeights, NatarajanLogCount,
-    Result, ScaleGroup, TheoryError, Validity, arrangement_log_count,
-    linear_router_natarajan_dim, low_rank_router_natarajan_dim, mlp_router_natarajan_shape,
-    natarajan_log_count,
+    Result, ScaleGroup, TheoryError, Validity, arrangement_log_count, linear_router_natarajan_dim,
+    low_rank_router_natarajan_dim, mlp_router_natarajan_shape, natarajan_log_count,
 };
 
 /// The router's combinatorial complexity.

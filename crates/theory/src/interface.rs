@@ -64,7 +64,7 @@ impl BoundValue {
 
 /// A generalization bound: a name and a formula over [`BoundInputs`].
 ///
-/// Implementations are small adapters around the crate's pure functions ([`crate::zhao_restated`],
+/// Implementations are small adapters around the crate's pure functions ([`crate::zhao_paper`],
 /// [`crate::d1_bound`], [`crate::kratsios_vc_shape`]); the registry [`crate::bounds`] lists them.
 pub trait Bound: Send + Sync {
     /// The bound's stable name: a snake_case key of run records and summaries.

@@ -11,19 +11,30 @@
 //!   routers, [`linear_router_natarajan_dim`] (d_N = (d+1)(T-1) with a bias) and
 //!   [`mlp_router_natarajan_shape`] (parameter-count form, shape only).
 //! - **Expert complexity** from trained weights `[out, in]` and routed inputs `[n, d]` (§3):
-//!   [`golowich_complexity`], [`bft_complexity`] (safe 4/n first term), [`neyshabur_complexity`];
+//!   [`golowich_complexity`], [`bft_complexity`] (safe 4/n first term), [`neyshabur_complexity`]
+//!   (the larger of §3.6's two constants), [`activation_lipschitz_product`] for PReLU slopes;
 //!   linear experts: [`linear_rademacher_closed_form`], [`linear_rademacher_exact`] and
 //!   [`linear_rademacher_monte_carlo`] with its confidence interval.
-//! - **Bounds** as pure functions: [`zhao_restated`] (§1.3), [`d1_bound`] at the learned
-//!   pattern (heuristic) and over all patterns (valid) (§1.6), [`kratsios_vc_shape`] (§4,
-//!   constant 1).
+//! - **Bounds** as pure functions: [`zhao_restated`] (§1.3, MELD's restatement),
+//!   [`zhao_paper`] (§1.4–1.5, Theorem 1 with an empirical complexity and the empirical-form
+//!   confidence term), [`d1_bound`] at the learned pattern (heuristic) and over all patterns
+//!   (§1.6 Step 4), [`d1_a2_bound`] (§1.6 Remark, softmax-weighted gates),
+//!   [`kratsios_vc_shape`] (§4, constant 1).
+//! - **Labels** ([`Validity`], §1.8 item 2): `valid`, `valid_a2` ("valid (A2 remark)"),
+//!   `restated`, `heuristic`, `shape`, `outside_assumptions`; the gate's case A1/A2 is
+//!   [`GateWeights`] ([`gate_weights`]). Norm budgets read off the trained weights are rounded
+//!   up to the fixed grid {2^i : i = −30..30} ([`round_up_to_grid`]) and paid for with
+//!   [`budget_log_count`] nats; a margin chosen from the data adds
+//!   [`BoundSettings::margin_log_count`].
 //! - **The bound interface**: a [`Bound`] has a [`Bound::name`] and evaluates [`BoundInputs`]
 //!   (m, k, T, d, δ, C = 1/γ, the [`RouterComplexity`], the per-expert [`ExpertStat`]s in
-//!   [`ExpertGroup`]s of equal experts,
-//!   R_m(H), Σ‖x‖², the experts' depth and width) to a [`BoundValue`] (name, [`Validity`],
-//!   total, named terms, note). The registry [`bounds`] lists every bound in report order:
-//!   [`ZhaoRestated`] (`zhao`), [`D1LearnedPattern`] (`d1_learned`), [`D1WorstCase`]
-//!   (`d1_worst`), [`KratsiosVcShape`] (`kratsios`); [`BoundInputs::evaluate`] runs it.
+//!   [`ExpertGroup`]s of equal experts, the router logits' [`ScaleGroup`]s, the gate's case,
+//!   R̂_S(H) for Golowich and BFT experts, Σ‖x‖² and max ‖x‖, the experts' depth and width) to
+//!   a [`BoundValue`] (name, [`Validity`], total, named terms, note, [`GapLoss`]). The registry
+//!   [`bounds`] lists every bound in report order: [`ZhaoPaper`] (`zhao`), [`ZhaoGolowich`]
+//!   (`zhao_golowich`), [`D1LearnedPattern`] (`d1_learned`), [`D1WorstCase`] (`d1_worst`),
+//!   [`D1A2Remark`] (`d1_a2`), [`KratsiosVcShape`] (`kratsios`); [`BoundInputs::evaluate`]
+//!   runs it.
 //! - **For a trained model**: [`bound_report`] measures any [`smoe_model::Model`] with top-k
 //!   routing (every expert on the training inputs it received), builds its [`BoundInputs`]
 //!   and evaluates the registry into a [`BoundReport`], whose [`BoundReport::scalars`] names
@@ -79,15 +90,24 @@
 //! })?;
 //! assert!((d1.worst_case.total - 0.729).abs() < 1e-3);
 //!
-//! // The same through the registry: `smoe bound`'s what-if inputs, every bound at once.
+//! // The same through the registry: `smoe bound`'s what-if inputs, every bound at once. The
+//! // what-if gate is the uniform one (case A1) and every expert's budget A_j = 1 is a grid
+//! // point, so `d1_worst` is valid; it pays T ln 61 nats for the T data-chosen budgets.
 //! let inputs = BoundInputs::what_if(&WhatIf { router_bias: false, ..WhatIf::default() })?;
 //! let values = inputs.evaluate()?;
 //! let names: Vec<&str> = values.iter().map(|v| v.name.as_str()).collect();
-//! assert_eq!(names, ["zhao", "d1_learned", "d1_worst", "kratsios"]);
-//! assert_eq!(values[0].total, zhao.total);
-//! assert_eq!(values[2].validity, Validity::Valid);
-//! assert!((values[2].total - 0.729).abs() < 1e-3);
-//! assert_eq!(values[2].term("expert_term"), Some(d1.worst_case.expert_term));
+//! assert_eq!(names, ["zhao", "zhao_golowich", "d1_learned", "d1_worst", "d1_a2", "kratsios"]);
+//! let worst = &values[3];
+//! assert_eq!(worst.validity, Validity::Valid);
+//! assert_eq!(worst.term("expert_term"), Some(d1.worst_case.expert_term));
+//! let price = 8.0 * 61f64.ln(); // 32.887 nats
+//! assert!((worst.term("budget_log_count").unwrap() - price).abs() < 1e-12);
+//! let confidence = 3.0 * (((2.0f64 / 0.05).ln() + price) / 2e4).sqrt(); // 0.1283
+//! let want = d1.worst_case.total - d1.worst_case.confidence_term + confidence;
+//! assert!((worst.total - want).abs() < 1e-12); // 0.817
+//! // the A2 remark's form is proved for softmax gates too, but looser
+//! assert_eq!(values[4].validity, Validity::ValidA2);
+//! assert!(values[4].total > worst.total);
 //!
 //! // How well does a bound rank measured gaps?
 //! assert_eq!(kendall_tau(&[0.1, 0.2, 0.3], &[0.01, 0.05, 0.04])?, 1.0 / 3.0);

@@ -10,8 +10,8 @@ use smoe_nn::{Float, ParamRef, ShapeError, stream_rng};
 use crate::error::{check_m, finite};
 use crate::{
     BftInputs, BoundSettings, ExpertComplexity, ExpertStat, LayerWeights, Result, ScaleGroup,
-    TheoryError, activation_lipschitz_product, bft_complexity, golowich_complexity,
-    golowich_scale, linear_rademacher_monte_carlo, neyshabur_complexity, sum_sq_row_norms,
+    TheoryError, activation_lipschitz_product, bft_complexity, golowich_complexity, golowich_scale,
+    linear_rademacher_monte_carlo, neyshabur_complexity, sum_sq_row_norms,
 };
 
 /// What [`measure_experts`] finds.
@@ -174,15 +174,12 @@ impl<'p, 'a, F: Float> ParamIndex<'p, 'a, F> {
                 .map(|r| factor * hidden_sq.sqrt() * r)
                 .collect()
         };
-        norms
-            .iter()
-            .all(|n| n.is_finite())
-            .then(|| {
-                norms
-                    .into_iter()
-                    .map(|scale| ScaleGroup { count: 1, scale })
-                    .collect()
-            })
+        norms.iter().all(|n| n.is_finite()).then(|| {
+            norms
+                .into_iter()
+                .map(|scale| ScaleGroup { count: 1, scale })
+                .collect()
+        })
     }
 }
 

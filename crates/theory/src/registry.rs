@@ -37,11 +37,7 @@ pub fn bounds() -> Vec<Box<dyn Bound>> {
 }
 
 /// D1 on `inputs` with `groups` as the experts and `extra_log` nats under the confidence root.
-fn d1_report(
-    inputs: &BoundInputs,
-    groups: &[ExpertGroup],
-    extra_log: f64,
-) -> Result<D1Report> {
+fn d1_report(inputs: &BoundInputs, groups: &[ExpertGroup], extra_log: f64) -> Result<D1Report> {
     let d1 = D1Inputs {
         k: inputs.k,
         t: inputs.t,

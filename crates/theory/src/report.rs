@@ -32,6 +32,8 @@ pub struct BoundSettings {
     /// Nats paid for choosing γ from the data (ln of the size of the fixed geometric γ grid
     /// it was rounded to, THEORY.md §1.8 item 2); 0 for a γ fixed before seeing the data.
     /// The bounds add it to their confidence term's log(1/δ) (a union bound over the grid).
+    /// Settings written before this field existed read 0.
+    #[serde(default)]
     pub margin_log_count: f64,
 }
 

@@ -104,10 +104,7 @@ pub fn zhao_paper(inputs: &ZhaoPaperInputs) -> Result<ZhaoPaperBound> {
         routing_term,
         confidence_log,
         confidence_term,
-        total: finite(
-            "Zhao bound",
-            expert_term + routing_term + confidence_term,
-        )?,
+        total: finite("Zhao bound", expert_term + routing_term + confidence_term)?,
         validity: Validity::Restated,
     })
 }

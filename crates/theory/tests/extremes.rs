@@ -178,7 +178,7 @@ fn a_trillion_experts_take_two_groups_and_match_d1_by_hand() {
     assert_eq!(groups, vec![(200, 1), (t - 200, 0)]);
     assert_eq!(inputs.router.d_n, 5.0 * (t as f64 - 1.0));
     let values = inputs.evaluate().unwrap();
-    let worst = &values[2];
+    let worst = &values[3];
     assert_eq!(worst.name, "d1_worst");
     // R = 1/sqrt(m) = 0.1, A_j = R sqrt(m) = 1 for every expert:
     // max_p R̂ <= sqrt(T) sqrt(k m) / (k m) = sqrt(T / 200)
@@ -186,7 +186,8 @@ fn a_trillion_experts_take_two_groups_and_match_d1_by_hand() {
     let got = worst.term("expert_complexity").unwrap();
     assert!((got - want).abs() <= 1e-12 * want, "{got} vs {want}");
     // learned pattern: Σ_j (m_j / (k m)) R sqrt(m / m_j) = 200 * (1/200) * 0.1 * 10 = 1
-    let learned = values[1].term("expert_complexity").unwrap();
+    assert_eq!(values[2].name, "d1_learned");
+    let learned = values[2].term("expert_complexity").unwrap();
     assert!((learned - 1.0).abs() < 1e-12, "{learned}");
 }
 

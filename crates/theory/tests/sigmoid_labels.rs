@@ -69,7 +69,7 @@ fn sigmoid_experts_are_not_covered() {
     ];
     for e in sigmoid {
         let r = report(e);
-        assert_eq!(r.bounds.len(), 4);
+        assert_eq!(r.bounds.len(), 6);
         assert!(
             r.bounds
                 .iter()
@@ -78,7 +78,10 @@ fn sigmoid_experts_are_not_covered() {
         );
         for b in &r.bounds {
             assert!(
-                !matches!(b.validity, Validity::Valid | Validity::Restated),
+                !matches!(
+                    b.validity,
+                    Validity::Valid | Validity::ValidA2 | Validity::Restated
+                ),
                 "{e:?} {}: {}",
                 b.name,
                 b.validity
