@@ -258,8 +258,8 @@ pub struct BftComplexity {
 ///
 /// The value bounds the complexity of the ramp-loss class F_γ: the factor 1/γ is already inside,
 /// so when it is used as an expert complexity in D1 the Lipschitz constant there should be 1.
-/// R is evaluated as `(Σ_i (b_i Π_{l≠i} s_l)^{2/3})^{3/2}` (the same number, and its limit when
-/// some s_i = 0). ρ multiplies the L - 1 hidden layers (the output layer has no activation).
+/// R is evaluated as `(Σ_i (ρ_i b_i Π_{l≠i} ρ_l s_l)^{2/3})^{3/2}` (the same number, and its
+/// limit when some s_i = 0). ρ multiplies the L - 1 hidden layers (the output layer has no activation).
 /// Spectral norms come from [`spectral_norm`]; the reference network is folded like the
 /// trained one, so the constant units cancel in A - M.
 ///
@@ -304,10 +304,13 @@ pub fn bft_complexity(inputs: &BftInputs<'_, '_>) -> Result<BftComplexity> {
         .enumerate()
         .map(|(l, &s)| if l + 1 < depth { rho * s } else { s })
         .collect();
+    // (Π_l ρ_l s_l)(b_i/s_i) = ρ_i b_i Π_{l≠i} ρ_l s_l: layer i's own ρ_i stays in the term
+    // (it was dropped before issue 12, which only mattered for PReLU slopes above 1)
     let inner: f64 = (0..depth)
         .map(|i| {
             let others: f64 = (0..depth).filter(|&l| l != i).map(|l| rho_s[l]).product();
-            (norms_2_1[i] * others).powf(2.0 / 3.0)
+            let own = if i + 1 < depth { rho } else { 1.0 };
+            (own * norms_2_1[i] * others).powf(2.0 / 3.0)
         })
         .sum();
     let capacity = finite("BFT capacity R", inner.powf(1.5))?;
