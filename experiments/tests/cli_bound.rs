@@ -26,8 +26,9 @@ fn scalar(r: &BoundReport, name: &str) -> f64 {
         .1
 }
 
-/// A `smoe train` record carries every bound and its terms; the restated Zhao value is
-/// recomputed here from the record's own fields.
+/// A `smoe train` record carries every bound and its terms; the paper-form Zhao value with
+/// Golowich experts (`zhao_golowich`, THEORY.md §1.5) is recomputed here from the record's own
+/// fields.
 #[test]
 fn train_records_carry_the_bounds_and_zhao_recomputes() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -77,18 +78,28 @@ fn train_records_carry_the_bounds_and_zhao_recomputes() {
     assert_eq!(d_n, (f(&rec, &["config", "data", "d"]) + 1.0) * (t - 1.0));
     let expert = 4.0 * c * r;
     let count = 2.0 * k * d_n * (1.0 + (t / k).ln()) + d_n * (2.0 * m).ln();
-    let zhao = expert + 2.0 * ((count + (4.0 / delta).ln()) / (2.0 * m)).sqrt();
-    let recorded = scalar(&report, "zhao.total");
+    // the empirical-form confidence term, with the margin's price if γ was chosen from the data
+    let margin = scalar(&report, "zhao_golowich.margin_log_count");
+    let zhao = expert
+        + 2.0 * (count / (2.0 * m)).sqrt()
+        + 3.0 * (((2.0 / delta).ln() + margin) / (2.0 * m)).sqrt();
+    let recorded = scalar(&report, "zhao_golowich.total");
     assert!(
         (zhao - recorded).abs() <= 1e-12 * recorded.abs(),
         "{zhao} vs {recorded}"
     );
-    assert!((scalar(&report, "zhao.expert_term") - expert).abs() <= 1e-12 * expert.abs().max(1.0));
+    let recorded_expert = scalar(&report, "zhao_golowich.expert_term");
+    assert!((recorded_expert - expert).abs() <= 1e-12 * expert.abs().max(1.0));
+    // `zhao` itself uses BFT experts, whose complexity already contains γ (no factor C)
+    let bft = 4.0 * scalar(&report, "rademacher_m_bft");
+    assert!((scalar(&report, "zhao.expert_term") - bft).abs() <= 1e-12 * bft.max(1.0));
     // every bound has its terms
     for name in [
         "d1_worst.total",
         "d1_worst.expert_term",
         "d1_worst.routing_term",
+        "d1_worst.budget_log_count",
+        "d1_a2.total",
         "d1_learned.total",
         "kratsios.total",
         "router.natarajan.exact",
@@ -126,12 +137,20 @@ fn train_records_carry_the_bounds_and_zhao_recomputes() {
     let o = bound(&xp);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let table = String::from_utf8_lossy(&o.stdout).to_string();
-    assert!(table.contains("| d1_worst (valid) | total |"), "{table}");
+    // k = 2 with a softmax gate is case A2: the Step-4 form is heuristic, the remark's is proved
+    assert!(
+        table.contains("| d1_worst (heuristic) | total |"),
+        "{table}"
+    );
+    assert!(
+        table.contains("| d1_a2 (valid (A2 remark)) | total |"),
+        "{table}"
+    );
     let o = bound(&x32p);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let table32 = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(
-        table32.contains("| d1_worst (valid) | total |"),
+        table32.contains("| d1_a2 (valid (A2 remark)) | total |"),
         "{table32}"
     );
     // bad --data: one line naming the file, exit 2, nothing on stdout
@@ -194,8 +213,21 @@ fn bound_what_if_matches_the_worked_example() {
     assert!(o.status.success());
     let s = String::from_utf8_lossy(&o.stdout);
     assert!(s.contains("| router (valid) | d_n | 112.000000 |"), "{s}");
-    assert!(s.contains("| zhao (restated) | total | 0.700702 |"), "{s}");
-    assert!(s.contains("| d1_worst (valid) | total | 0.728912 |"), "{s}");
+    // Zhao in the paper's form: the worked example's 4 R = 0.04 and routing log-count
+    // 2 k d_N (1 + ln 4) + d_N ln(2m) = 2178.250 under their own root (0.660038), plus the
+    // empirical-form confidence 3 sqrt(ln 40 / 2e4) = 0.040743: 0.740781
+    assert!(s.contains("| zhao (restated) | total | 0.740781 |"), "{s}");
+    // D1: the worked example's 0.728912 with its confidence term 0.040743 replaced by
+    // 3 sqrt((ln 40 + 8 ln 61) / 2e4) = 0.128293 (the union bound over the budget grid)
+    assert!(
+        s.contains("| d1_learned (heuristic) | total | 0.728912 |"),
+        "{s}"
+    );
+    assert!(
+        s.contains("| d1_worst (valid) | budget_log_count | 32.886991 |"),
+        "{s}"
+    );
+    assert!(s.contains("| d1_worst (valid) | total | 0.816463 |"), "{s}");
 }
 
 #[test]

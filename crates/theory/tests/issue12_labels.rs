@@ -125,7 +125,7 @@ fn mlp_router_is_shape() {
 #[test]
 fn k_equal_t_has_no_routing_term() {
     for router in [RouterConfig::Linear, RouterConfig::Mlp { hidden: 5 }] {
-        let r = report(4, GateConfig::TopkSoftmax, router.clone());
+        let r = report(4, GateConfig::TopkSoftmax, router);
         assert_eq!(r.router.d_n, 0.0);
         assert_eq!(r.router.d_n_validity, Validity::Valid, "{router:?}");
         assert_eq!(r.router.natarajan.exact, 0.0);
