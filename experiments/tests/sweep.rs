@@ -148,8 +148,9 @@ fn check_report(dir: &Path, cells: usize) {
             svgs += 1;
         }
     }
-    // one m: gap vs k, gap vs T, heat map; four bounds; the shape fit
-    assert_eq!(svgs, 8, "plots");
+    // one m: gap vs k, gap vs T, heat map; six bounds (zhao, zhao_golowich, d1_learned,
+    // d1_worst, d1_a2, kratsios); the shape fit
+    assert_eq!(svgs, 10, "plots");
     let md = std::fs::read_to_string(dir.join("report.md")).expect("report.md");
     for part in [
         "## Setup",
