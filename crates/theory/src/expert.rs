@@ -10,7 +10,9 @@
 //!
 //! Norms taken from the trained weights make each value an a-posteriori *measure*: the bounds
 //! hold for a norm ball fixed before training, and a data-dependent ball costs a union bound
-//! over a grid (a log log term, THEORY.md §3.3 caveat 2) that is not added here.
+//! over a grid (THEORY.md §1.8 item 2, §3.3 caveat 2). These functions do not add it; the
+//! registry's `d1_worst` and `d1_a2` round the scales up to the grid and pay for them
+//! (`budget_grid.rs`).
 
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};

@@ -175,6 +175,29 @@ mod tests {
         );
     }
 
+    /// A budget above the grid's top 2^30 cannot be paid for: the bounds using it are heuristic.
+    #[test]
+    fn a_budget_outside_the_grid_is_heuristic() {
+        // A_j = R sqrt(m) = 1e8 * 100 = 1e10 > 2^30 = 1.07e9
+        let w = WhatIf {
+            expert_complexity: Some(1e8),
+            ..WhatIf::default()
+        };
+        let values = BoundInputs::what_if(&w).unwrap().evaluate().unwrap();
+        for name in ["d1_worst", "d1_a2"] {
+            let v = values.iter().find(|v| v.name == name).unwrap();
+            assert_eq!(v.validity, Validity::Heuristic, "{name}");
+            assert!(v.note.as_deref().unwrap().contains("outside the grid"));
+        }
+        // just below the top (A_j ~ 2^29, rounded up to at most 2^30) it is still paid for
+        let w = WhatIf {
+            expert_complexity: Some(2f64.powi(29) / 100.0),
+            ..WhatIf::default()
+        };
+        let values = BoundInputs::what_if(&w).unwrap().evaluate().unwrap();
+        assert_eq!(values[3].validity, Validity::Valid);
+    }
+
     /// Every bound names itself, and its total is the sum of its leading terms (the summands).
     #[test]
     fn every_value_is_named_and_sums_its_summands() {

@@ -64,9 +64,10 @@ pub struct ZhaoPaperBound {
 /// for the gap and once for R̂_S against R_m, each at δ/2). So the routing part keeps its root,
 /// `2 sqrt(routing / (2m))` (the paper's own term, with its ln(2m)), and the confidence part
 /// leaves it to become `3 sqrt(ln(2/δ)/(2m))`. Splitting the root only adds (sqrt(a + b) <=
-/// sqrt(a) + sqrt(b)), and 3 sqrt(ln(2/δ)) >= 2 sqrt(ln(4/δ)) for δ <= 1/2, so this form is never
-/// below the restated one evaluated at the same complexity for the usual δ. The union-bound
-/// price of a data-chosen margin goes under the confidence root (`extra_log`).
+/// sqrt(a) + sqrt(b)), and 3 sqrt(ln(2/δ)) >= 2 sqrt(ln(4/δ)) for every δ ∈ (0, 1)
+/// (9 ln(2/δ) − 4 ln(4/δ) = ln 2 + 5 ln(1/δ) > 0), so this form is never below the restated one
+/// evaluated at the same complexity. The union-bound price of a data-chosen margin goes under
+/// the confidence root (`extra_log`).
 ///
 /// `R̂_S(H)` and `C`: with Bartlett–Foster–Telgarsky experts (Corollary 4's Lemma 3, `zhao`)
 /// the complexity is already that of the γ-ramp-loss class, so C = 1; with Golowich experts
