@@ -5,7 +5,9 @@ use smoe_tasks::DataDescription;
 use smoe_theory::{BoundReport, VoronoiLoss};
 
 use crate::metrics::Scalars;
-use crate::{EvalMetrics, FullBatchOptimizer, SubsetEval, TrainConfig};
+use crate::{
+    EvalMetrics, FullBatchOptimizer, MarginRecord, StoppingRecord, SubsetEval, TrainConfig,
+};
 
 /// Version of the record format; part of every record and of every sweep's resume key, so
 /// records of another format are never mixed into a sweep.
@@ -50,6 +52,11 @@ pub struct EpochEval {
     pub train: EvalMetrics,
     /// On the test set.
     pub test: EvalMetrics,
+    /// The ramp margin γ of this evaluation's metrics (train and test), chosen by
+    /// `eval.gamma` ([`crate::MarginRule`]); absent for a loss without a margin and in old
+    /// records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gamma: Option<f64>,
     /// The loss's generalization gaps (test − train) by name: `gap_01` and `gap_ramp` for
     /// the logistic loss, `gap_mse` for the squared loss; at the top level of the JSON object.
     #[serde(flatten)]
@@ -73,7 +80,12 @@ impl EpochEval {
                 (gap.to_string(), v)
             })
             .collect();
-        Self { train, test, gaps }
+        Self {
+            train,
+            test,
+            gamma: None,
+            gaps,
+        }
     }
 
     /// A gap by name.
@@ -130,8 +142,19 @@ pub struct RunRecord {
     #[serde(rename = "final")]
     pub final_eval: Option<EpochEval>,
     /// Every bound with all its terms, δ and γ (absent if the run diverged, `eval.bounds` is
-    /// off, or no bound of smoe covers the run's loss or model).
+    /// off, or no bound of smoe covers the run's loss or model). Its `gamma` is
+    /// `margin.gamma`, and its settings' `margin_log_count` is `margin.log_count`.
     pub bounds: Option<BoundReport>,
+    /// The ramp margin γ of the final evaluation and the bounds, and how it was chosen
+    /// (`eval.gamma`); `null` for a loss without a margin (the squared loss), for a run that
+    /// did not end, and in old records.
+    #[serde(default)]
+    pub margin: Option<MarginRecord>,
+    /// How mini-batch training ended: the stopping rule, whether it fired, the last epoch and
+    /// step, early stopping's best epoch and validation set; `null` in full-batch runs and in
+    /// old records.
+    #[serde(default)]
+    pub stopping: Option<StoppingRecord>,
     /// Full-batch fitting: every restart and which won (absent for mini-batch runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub full_batch: Option<FullBatchRecord>,
