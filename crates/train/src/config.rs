@@ -79,8 +79,9 @@ pub struct TrainSection {
     pub steps: Option<usize>,
     /// Stop at the end of the first epoch whose training loss is at most this (absent by
     /// default; finite and > 0). The training loss is the loss's `loss` metric on the whole
-    /// training (fit) set, measured after the epoch's last step (the full evaluation's when the
-    /// epoch has one), without auxiliary losses or weight decay. The budget still caps the run.
+    /// training (fit) set (one extra pass over it per epoch; not the running mean over the
+    /// epoch's batches), measured on the model as the epoch's last step left it, without auxiliary losses or weight decay. The check is once per epoch (a
+    /// partial last epoch of a `steps` budget included); the budget still caps the run.
     pub target_loss: Option<f64>,
     /// Early stopping on a validation split of the training set (`[train.early_stopping]`;
     /// absent by default); see [`EarlyStoppingConfig`]. Not together with `target_loss`.

@@ -193,10 +193,12 @@ impl Watch<'_> {
 }
 
 /// Trains `model` with mini-batches over the budget, checking the stopping rules at each
-/// epoch's end (after every epoch the progress hook is set to the steps done, so checks and
-/// evaluations see the model as the next step would), evaluating on the `eval_every`
-/// epochs and the last, and restoring early stopping's best parameters before the final
-/// evaluation.
+/// epoch's end, evaluating on the `eval_every` epochs and the last, and restoring early
+/// stopping's best parameters (and the progress they were checked at) before the final
+/// evaluation. Checks and evaluations see the model as its last step left it (progress
+/// (s − 1)/N after s steps), except after the budget's last step, when the progress hook is
+/// first set to the end (N/N) so that every schedule is at its end; a rule that stops
+/// training early leaves the progress where its check saw it.
 ///
 /// # Errors
 /// Model, optimiser and data errors.
@@ -262,11 +264,16 @@ pub(crate) fn run(
             }
         };
         samples += sums.samples;
-        // the last step ran at progress (s-1)/N: check, evaluate (and save) the model at s/N,
-        // every schedule at its end after the budget's last step
-        let now = Progress::at(step, total, epoch);
-        model.on_progress(&now);
+        // the last step ran at progress (s-1)/N; after the budget's last step, check and
+        // evaluate (and save) the model with every schedule at its end (s = N)
         let budget_end = epoch == mb.epochs || step >= total;
+        let now = if budget_end {
+            let end = Progress::at(step, total, epoch);
+            model.on_progress(&end);
+            end
+        } else {
+            Progress::at(step.saturating_sub(1), total, epoch)
+        };
         let started = Instant::now();
         let mut stop = false;
         if let Some(target) = t.target_loss {

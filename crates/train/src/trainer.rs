@@ -200,6 +200,13 @@ pub fn fit(
     let mut opt = optimizer(cfg)?;
     let steps_per_epoch = m_train.div_ceil(cfg.train.batch_size);
     let (budget_steps, budget_epochs) = cfg.train.budget(m_train);
+    if budget_epochs > crate::MAX_EPOCHS {
+        return Err(TrainError::InvalidConfig {
+            field: "train.steps",
+            value: format!("{budget_steps} ({budget_epochs} epochs of {m_train} samples)"),
+            reason: "makes more than 1 000 000 epochs (at most one record each)",
+        });
+    }
     let schedule = LrSchedule {
         lr: cfg.train.lr,
         kind: cfg.train.schedule,

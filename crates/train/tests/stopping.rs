@@ -285,3 +285,18 @@ fn budgets_read_and_write_without_changing_old_configs() {
         cfg
     );
 }
+
+#[test]
+fn a_step_budget_of_more_than_a_million_epochs_is_refused_before_training() {
+    // m = 100, batch 128: one step per epoch, so 2 000 000 steps are 2 000 000 epochs
+    let mut cfg = config(100);
+    cfg.train.batch_size = 128;
+    cfg.train.steps = Some(2_000_000);
+    match train(&cfg, &mut |_| {}) {
+        Err(TrainError::InvalidConfig { field, value, .. }) => {
+            assert_eq!(field, "train.steps");
+            assert!(value.contains("2000000 epochs"), "{value}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
