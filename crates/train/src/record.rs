@@ -229,7 +229,10 @@ impl RunRecord {
     /// complexity measures, `full_batch.best_objective`, `full_batch.reached_best` and
     /// `full_batch.restarts` in full-batch runs, `recovery.{total, mass, exact, over,
     /// shift_beta0}` when the run has a Voronoi loss, the subset evaluation's
-    /// `subset.<rule>.k<k>.<metric>` (test set), `bayes_error`, `params`, and the timings
+    /// `subset.<rule>.k<k>.<metric>` (test set), the margin's `margin.{gamma,
+    /// percentile_value, log_count}`, the stopping rule's `stopping.{fired (0/1), epoch, step}`
+    /// (with early stopping also `stopping.best_epoch` and `validation.{loss, error}`),
+    /// `bayes_error`, `params`, and the timings
     /// `train_secs`, `total_secs`, `train_samples_per_sec`.
     pub fn scalars(&self) -> Vec<(String, Option<f64>)> {
         let mut out = Vec::new();
@@ -277,6 +280,23 @@ impl RunRecord {
                     .iter()
                     .map(|(m, v)| (format!("subset.{}.k{}.{m}", sub.rule.name(), sub.k), *v)),
             );
+        }
+        if let Some(m) = &self.margin {
+            out.push(("margin.gamma".into(), Some(m.gamma)));
+            out.push(("margin.percentile_value".into(), m.percentile_value));
+            out.push(("margin.log_count".into(), Some(m.log_count)));
+        }
+        if let Some(st) = &self.stopping {
+            out.push(("stopping.fired".into(), Some(f64::from(u8::from(st.fired)))));
+            out.push(("stopping.epoch".into(), Some(st.epoch as f64)));
+            out.push(("stopping.step".into(), Some(st.step as f64)));
+            if let Some(b) = st.best_epoch {
+                out.push(("stopping.best_epoch".into(), Some(b as f64)));
+            }
+            if let Some(v) = &st.validation {
+                out.push(("validation.loss".into(), v.loss));
+                out.push(("validation.error".into(), v.error));
+            }
         }
         out.push(("bayes_error".into(), self.bayes_error));
         out.push(("params".into(), Some(self.params as f64)));

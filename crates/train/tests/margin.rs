@@ -88,6 +88,8 @@ fn p10_gamma_is_the_rounded_percentile_of_the_final_training_margins() {
     assert!(!rec.floored);
     assert_eq!(rec.grid_points, 41);
     assert!((rec.log_count - 41f64.ln()).abs() < 1e-15);
+    let scalar = r.scalars().into_iter().find(|(n, _)| n == "margin.gamma");
+    assert_eq!(scalar.and_then(|(_, v)| v), Some(gamma));
     // the bounds and every ramp metric of the final evaluation use it
     let b = r.bounds.as_ref().expect("bounds");
     assert_eq!(b.gamma, gamma);

@@ -195,6 +195,16 @@ fn early_stopping_restores_the_best_weights_of_a_seeded_disjoint_split() {
     assert_eq!(now.get("error"), v.error);
     assert_eq!(Some(fin), r.epochs[best - 1].eval.as_ref());
     assert_ne!(Some(fin), r.epochs.last().and_then(|e| e.eval.as_ref()));
+    // the sweep's scalars carry the rule's numbers
+    let scalar = |name: &str| {
+        r.scalars()
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v)
+    };
+    assert_eq!(scalar("stopping.best_epoch"), Some(best as f64));
+    assert_eq!(scalar("stopping.fired"), Some(1.0));
+    assert_eq!(scalar("validation.loss"), v.loss);
     // checks every 2 epochs: stopped 2 · patience epochs after the best
     let mut every2 = overfitting();
     every2.train.early_stopping = Some(EarlyStoppingConfig { every: 2, ..es });
