@@ -87,3 +87,43 @@ fn a_step_budget_run_with_early_stopping_prints_its_p10_gamma() {
     let json: serde_json::Value = serde_json::from_str(text.trim()).expect("json");
     assert!(json["config"]["train"].get("epochs").is_none());
 }
+
+#[test]
+fn train_steps_is_a_grid_axis_that_equalises_steps_across_m() {
+    let text = r#"
+name = "steps-axis"
+description = "train.steps as an axis: the same steps at every m"
+
+[base.data]
+d = 4
+m_test = 64
+
+[base.train]
+batch_size = 32
+
+[base.eval]
+bounds = false
+
+[grid]
+"train.steps" = [5, 9]
+"data.m_train" = [64, 200]
+"#;
+    let dir = tempfile::tempdir().expect("tmp");
+    let outcome = common::run_sweep_text(text, dir.path());
+    assert_eq!((outcome.ran, outcome.failed), (4, 0));
+    let lines = smoe_experiments::sweep::read_lines(&dir.path().join("runs.jsonl")).expect("lines");
+    let mut seen = Vec::new();
+    for l in &lines {
+        let r = l.record.as_ref().expect("record");
+        let s = r.stopping.as_ref().expect("stopping");
+        let steps = r.config.train.steps.expect("steps");
+        // m = 64: 2 steps per epoch; m = 200: 7
+        let per_epoch = r.data.m_train.div_ceil(32);
+        assert_eq!(s.step, steps);
+        assert_eq!(s.epoch, steps.div_ceil(per_epoch));
+        assert_eq!(r.epochs.len(), s.epoch);
+        seen.push((steps, r.data.m_train));
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, [(5, 64), (5, 200), (9, 64), (9, 200)]);
+}
