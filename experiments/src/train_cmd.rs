@@ -121,8 +121,7 @@ pub fn run(args: &TrainArgs) -> Result<RunRecord> {
         _ => None,
     }
     .map(|m| match &cfg.train.early_stopping {
-        Some(es) => smoe_train::stopping::validation_indices(m, es.fraction, 0)
-            .map_or(m, |(fit, _)| fit.len()),
+        Some(es) => m - smoe_train::stopping::validation_size(m, es.fraction),
         None => m,
     });
     let bar = progress(

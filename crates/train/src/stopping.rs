@@ -111,7 +111,7 @@ pub fn validation_indices(m: usize, fraction: f64, seed: u64) -> Result<(Vec<usi
             reason: "a validation split needs at least 2 training samples",
         });
     }
-    let n_val = ((fraction * m as f64).round() as usize).clamp(1, m - 1);
+    let n_val = validation_size(m, fraction);
     let mut idx: Vec<usize> = (0..m).collect();
     idx.shuffle(&mut stream_rng(seed, "val-split", 0));
     let mut val = idx[..n_val].to_vec();
@@ -119,6 +119,15 @@ pub fn validation_indices(m: usize, fraction: f64, seed: u64) -> Result<(Vec<usi
     val.sort_unstable();
     fit.sort_unstable();
     Ok((fit, val))
+}
+
+/// The validation set's size for `m ≥ 2` training samples: `round(fraction · m)` clamped to
+/// `1..=m − 1` (0 for m < 2).
+pub fn validation_size(m: usize, fraction: f64) -> usize {
+    if m < 2 {
+        return 0;
+    }
+    ((fraction * m as f64).round() as usize).clamp(1, m - 1)
 }
 
 /// Splits `train` by [`validation_indices`] into `(fit, validation)` datasets.
