@@ -172,10 +172,21 @@ fn metric_label(name: &str, gamma: Option<f64>) -> String {
     match name {
         "loss" => "training loss".into(),
         "error" => "0-1 error".into(),
-        "ramp" => gamma.map_or("ramp".into(), |g| format!("ramp (γ = {g})")),
+        "ramp" => gamma.map_or("ramp".into(), |g| format!("ramp (γ = {})", gamma_text(g))),
         "mse" => "MSE".into(),
         "r2" => "R²".into(),
         other => other.into(),
+    }
+}
+
+/// A margin γ for the summary: a power of two of magnitude at least 16 or at most 1/16 (the
+/// `p10` grid's points) as `2^j`, any other value as written.
+pub fn gamma_text(g: f64) -> String {
+    let j = g.log2();
+    if j.is_finite() && j.fract() == 0.0 && j.abs() >= 4.0 {
+        format!("2^{j}")
+    } else {
+        format!("{g}")
     }
 }
 

@@ -10,6 +10,12 @@ use smoe_train::RunRecord;
 
 #[test]
 fn bad_protocol_values_are_one_line_errors() {
+    use smoe_experiments::train_cmd::gamma_text;
+    assert_eq!(gamma_text(2f64.powi(-20)), "2^-20");
+    assert_eq!(gamma_text(0.015625), "2^-6");
+    assert_eq!(gamma_text(0.5), "0.5");
+    assert_eq!(gamma_text(1.0), "1");
+    assert_eq!(gamma_text(0.3), "0.3");
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().join("r.jsonl");
     let o = out.to_str().expect("utf8");
@@ -79,7 +85,10 @@ fn a_step_budget_run_with_early_stopping_prints_its_p10_gamma() {
     assert_eq!(m.rule, "p10");
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
-        stdout.contains(&format!("ramp (γ = {})", m.gamma)),
+        stdout.contains(&format!(
+            "ramp (γ = {})",
+            smoe_experiments::train_cmd::gamma_text(m.gamma)
+        )),
         "{stdout}"
     );
     // the record's config keeps the step budget and no epochs
