@@ -167,3 +167,30 @@ fn a_fixed_gamma_is_recorded_as_such_and_a_loss_without_margin_records_none() {
     let json = serde_json::to_value(&r).expect("json");
     assert_eq!(json["margin"], serde_json::Value::Null);
 }
+
+#[test]
+fn full_batch_fitting_uses_the_winning_restarts_p10_margin() {
+    let mut cfg = config();
+    cfg.train.full_batch = Some(smoe_train::FullBatchConfig {
+        restarts: 2,
+        max_iters: 30,
+        ..Default::default()
+    });
+    let out = train(&cfg, &mut |_| {}).expect("runs");
+    let r = &out.record;
+    assert!(
+        r.stopping.is_none(),
+        "full-batch runs have their own record"
+    );
+    let (p, gamma) = hand_p10(&margins(out.model.as_ref(), &out.train_set));
+    let rec = r.margin.as_ref().expect("margin");
+    assert_eq!((rec.percentile_value, rec.gamma), (Some(p), gamma));
+    assert_eq!(r.final_eval.as_ref().and_then(|e| e.gamma), Some(gamma));
+    assert_eq!(r.bounds.as_ref().expect("bounds").gamma, gamma);
+    // each restart's evaluation chose its own γ
+    assert!(
+        r.epochs
+            .iter()
+            .all(|e| e.eval.as_ref().is_none_or(|v| v.gamma.is_some()))
+    );
+}
