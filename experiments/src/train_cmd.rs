@@ -114,7 +114,21 @@ pub fn run(args: &TrainArgs) -> Result<RunRecord> {
     } else {
         "epoch"
     };
-    let bar = progress(cfg.train.reported_epochs(), unit, args.quiet);
+    // a step budget's epochs depend on m: known here for synthetic data (the fit set's size
+    // with early stopping), otherwise the bar grows as epochs arrive
+    let m_train = match &cfg.data {
+        smoe_tasks::DataConfig::Synthetic(s) => Some(s.m_train),
+        _ => None,
+    }
+    .map(|m| match &cfg.train.early_stopping {
+        Some(es) => m - smoe_train::stopping::validation_size(m, es.fraction),
+        None => m,
+    });
+    let bar = progress(
+        m_train.map_or(0, |m| cfg.train.reported_epochs(m)),
+        unit,
+        args.quiet,
+    );
     let outcome = pool.install(|| {
         run_one(
             &cfg,
@@ -124,6 +138,9 @@ pub fn run(args: &TrainArgs) -> Result<RunRecord> {
                     Some(err) => format!("loss {:.4} err {err:.3}", e.running_loss),
                     None => format!("loss {:.4}", e.running_loss),
                 });
+                if bar.length().is_some_and(|l| l < e.epoch as u64) {
+                    bar.set_length(e.epoch as u64);
+                }
                 bar.inc(1);
             },
         )
@@ -149,15 +166,27 @@ fn opt(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| format!("{v:.3}"))
 }
 
-/// The label of a loss metric in the summary table.
-fn metric_label(name: &str, gamma: f64) -> String {
+/// The label of a loss metric in the summary table; `gamma` is the ramp margin the run's
+/// final evaluation used (`p10`: the one chosen from the training margins).
+fn metric_label(name: &str, gamma: Option<f64>) -> String {
     match name {
         "loss" => "training loss".into(),
         "error" => "0-1 error".into(),
-        "ramp" => format!("ramp (γ = {gamma})"),
+        "ramp" => gamma.map_or("ramp".into(), |g| format!("ramp (γ = {})", gamma_text(g))),
         "mse" => "MSE".into(),
         "r2" => "R²".into(),
         other => other.into(),
+    }
+}
+
+/// A margin γ for the summary: a power of two of magnitude at least 16 or at most 1/16 (the
+/// `p10` grid's points) as `2^j`, any other value as written.
+pub fn gamma_text(g: f64) -> String {
+    let j = g.log2();
+    if j.is_finite() && j.fract() == 0.0 && j.abs() >= 4.0 {
+        format!("2^{j}")
+    } else {
+        format!("{g}")
     }
 }
 
@@ -187,7 +216,7 @@ pub fn summary(r: &RunRecord) -> String {
     s.push_str("|--------------------|-----------|-----------|-----------|\n");
     for name in fin.test.metrics.keys() {
         s.push_str(&row(
-            &metric_label(name, c.eval.gamma),
+            &metric_label(name, fin.gamma.or(r.margin.as_ref().map(|m| m.gamma))),
             fin.train.get(name),
             fin.test.get(name),
         ));

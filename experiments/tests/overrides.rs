@@ -58,7 +58,10 @@ fn leaves(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
 const FILE_FIELDS: &[&str] = &["x", "y", "test_x", "test_y", "path", "test", "label"];
 
 /// Optional fields (absent by default): table, field, a valid value.
-const OPTIONAL: &[(&str, &str, f64)] = &[("model", "capacity_factor", 1.5)];
+const OPTIONAL: &[(&str, &str, f64)] = &[
+    ("model", "capacity_factor", 1.5),
+    ("train", "target_loss", 0.5),
+];
 
 /// Another valid value of the same type.
 fn changed(path: &str, v: &Value) -> toml::Value {
@@ -71,6 +74,8 @@ fn changed(path: &str, v: &Value) -> toml::Value {
             let x = n.as_f64().unwrap_or(0.0);
             toml::Value::Float(if x == 0.0 { 0.25 } else { x * 0.5 })
         }
+        // eval.gamma: "p10" (default) or a fixed number
+        Value::String(s) if s == "p10" => toml::Value::Float(0.5),
         Value::String(s) if FILE_FIELDS.iter().any(|f| path.ends_with(&format!(".{f}"))) => {
             toml::Value::String(format!("other-{s}"))
         }
@@ -176,7 +181,11 @@ fn every_default_field_alone_keeps_every_other_default() {
         get_json(&base, "model.expert.width"),
         Some(&Value::from(32))
     );
-    let n = each_field_alone(&dir, &[], &base, "", &optional("model"));
+    let extra = optional("model")
+        .into_iter()
+        .chain(optional("train"))
+        .collect();
+    let n = each_field_alone(&dir, &[], &base, "", &extra);
     // seed + data (d, m_train, m_test, task.clusters, task.noise) + model + loss + train + aux
     // + eval: the count pins that the walk saw every section
     assert!(n >= 30, "only {n} fields were walked");

@@ -10,6 +10,11 @@ use crate::{Result, Routing, TopKWeights, select_topk};
 /// The logits outside S get no gradient. **At k = 1 the weight is identically 1, so the
 /// router receives no gradient at all** (davidmrau/mixture-of-experts#27); use
 /// [`crate::SoftmaxTopK`] if the router must learn at k = 1.
+///
+/// So a k = 1 model trained with this gate keeps its router **bit-identical** to its
+/// initialisation unless something else reaches the router: an auxiliary routing loss on the
+/// logits (load balancing, z-loss) or weight decay (L2 or decoupled) moves it; with
+/// `softmax_topk` the router does learn (`crates/train/tests/router_k1.rs` pins both).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TopKSoftmax {
     k: usize,

@@ -70,7 +70,7 @@ fn time_case(experts: usize) -> Timing {
     let cfg = config(experts);
     let settings = BoundSettings {
         delta: cfg.eval.delta,
-        gamma: cfg.eval.gamma,
+        gamma: cfg.eval.gamma.initial(),
         mc_draws: cfg.eval.mc_draws,
         seed: cfg.seed,
         margin_log_count: 0.0,

@@ -5,7 +5,7 @@ use smoe_model::{ModelConfig, SubsetRule, deserialize_model};
 use smoe_tasks::{DataConfig, deserialize_data_config};
 
 use crate::loss::{LossConfig, deserialize_loss};
-use crate::{Result, TrainError};
+use crate::{EarlyStoppingConfig, MarginRule, Result, TrainError};
 
 /// A complete run: data source, model, loss, training, auxiliary losses, evaluation, seed.
 ///
@@ -60,11 +60,32 @@ pub enum ScheduleKind {
 }
 
 /// Optimisation settings.
+///
+/// The budget is `epochs` (default 30) or `steps`; a TOML file (or `--set`) that sets both
+/// explicitly is refused with one line. In memory, `steps = Some(_)` takes precedence over
+/// `epochs`, and such a section is written without `epochs`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(try_from = "TrainSectionToml", into = "TrainSectionToml")]
 pub struct TrainSection {
-    /// Epochs (default 30; at most [`MAX_EPOCHS`]).
+    /// Epochs (default 30; at most [`MAX_EPOCHS`]); not used when `steps` is set.
     pub epochs: usize,
+    /// A budget of optimiser steps instead of epochs, independent of the training-set size m
+    /// (absent by default; at most [`MAX_STEPS`]): batches run across epoch boundaries
+    /// (reshuffling at each) until `steps` steps are done, so there are
+    /// `⌈steps / ⌈m / batch_size⌉⌉` epochs and the last may be partial. The LR schedule,
+    /// `warmup_epochs` (converted with the steps of a full epoch, `⌈m / batch_size⌉`) and the
+    /// progress hook are over the `steps` total, exactly as over `epochs × ⌈m / batch_size⌉`
+    /// otherwise.
+    pub steps: Option<usize>,
+    /// Stop at the end of the first epoch whose training loss is at most this (absent by
+    /// default; finite and > 0). The training loss is the loss's `loss` metric on the whole
+    /// training (fit) set (one extra pass over it per epoch; not the running mean over the
+    /// epoch's batches), measured on the model as the epoch's last step left it, without auxiliary losses or weight decay. The check is once per epoch (a
+    /// partial last epoch of a `steps` budget included); the budget still caps the run.
+    pub target_loss: Option<f64>,
+    /// Early stopping on a validation split of the training set (`[train.early_stopping]`;
+    /// absent by default); see [`EarlyStoppingConfig`]. Not together with `target_loss`.
+    pub early_stopping: Option<EarlyStoppingConfig>,
     /// Mini-batch size (default 128).
     pub batch_size: usize,
     /// Optimiser (default adam).
@@ -90,16 +111,128 @@ pub struct TrainSection {
     pub eval_every: usize,
     /// Full-batch fitting instead of mini-batch epochs (`[train.full_batch]`; absent by
     /// default). When present, `epochs`, `batch_size`, `optimizer`, `momentum`,
-    /// `warmup_epochs`, `clip_norm` and `eval_every` are not used; see [`FullBatchConfig`].
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `warmup_epochs`, `clip_norm` and `eval_every` are not used, and `steps`,
+    /// `target_loss` and `early_stopping` are refused; see [`FullBatchConfig`].
     pub full_batch: Option<FullBatchConfig>,
 }
+
+/// [`TrainSection`] as written in TOML and JSON: `epochs` optional, so that setting both
+/// `epochs` and `steps` can be told from the default.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct TrainSectionToml {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    epochs: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    steps: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_loss: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    early_stopping: Option<EarlyStoppingConfig>,
+    batch_size: usize,
+    optimizer: OptimKind,
+    lr: f64,
+    momentum: f64,
+    beta1: f64,
+    beta2: f64,
+    weight_decay: f64,
+    schedule: ScheduleKind,
+    warmup_epochs: f64,
+    clip_norm: f64,
+    eval_every: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    full_batch: Option<FullBatchConfig>,
+}
+
+impl Default for TrainSectionToml {
+    fn default() -> Self {
+        let mut t = Self::from(TrainSection::default());
+        t.epochs = None;
+        t
+    }
+}
+
+impl From<TrainSection> for TrainSectionToml {
+    fn from(t: TrainSection) -> Self {
+        Self {
+            epochs: t.steps.is_none().then_some(t.epochs),
+            steps: t.steps,
+            target_loss: t.target_loss,
+            early_stopping: t.early_stopping,
+            batch_size: t.batch_size,
+            optimizer: t.optimizer,
+            lr: t.lr,
+            momentum: t.momentum,
+            beta1: t.beta1,
+            beta2: t.beta2,
+            weight_decay: t.weight_decay,
+            schedule: t.schedule,
+            warmup_epochs: t.warmup_epochs,
+            clip_norm: t.clip_norm,
+            eval_every: t.eval_every,
+            full_batch: t.full_batch,
+        }
+    }
+}
+
+impl TryFrom<TrainSectionToml> for TrainSection {
+    type Error = String;
+
+    fn try_from(t: TrainSectionToml) -> std::result::Result<Self, String> {
+        if let (Some(e), Some(s)) = (t.epochs, t.steps) {
+            return Err(format!(
+                "train.epochs = {e} and train.steps = {s} are both set: give one budget"
+            ));
+        }
+        Ok(Self {
+            epochs: t.epochs.unwrap_or(DEFAULT_EPOCHS),
+            steps: t.steps,
+            target_loss: t.target_loss,
+            early_stopping: t.early_stopping,
+            batch_size: t.batch_size,
+            optimizer: t.optimizer,
+            lr: t.lr,
+            momentum: t.momentum,
+            beta1: t.beta1,
+            beta2: t.beta2,
+            weight_decay: t.weight_decay,
+            schedule: t.schedule,
+            warmup_epochs: t.warmup_epochs,
+            clip_norm: t.clip_norm,
+            eval_every: t.eval_every,
+            full_batch: t.full_batch,
+        })
+    }
+}
+
+/// Epochs when neither `train.epochs` nor `train.steps` is given.
+pub const DEFAULT_EPOCHS: usize = 30;
+
+/// Most optimiser steps a run may ask for ([`TrainSection::steps`]).
+pub const MAX_STEPS: usize = 1_000_000_000;
 
 impl TrainSection {
     /// How many epoch records (and progress ticks) a run has: `epochs`, or one per restart
     /// in full-batch mode.
-    pub fn reported_epochs(&self) -> usize {
-        self.full_batch.map_or(self.epochs, |f| f.restarts)
+    ///
+    /// With a `steps` budget the epochs depend on the training-set size: this is
+    /// [`TrainSection::budget`]'s epoch count for `m_train` samples (pass the fit-set size).
+    pub fn reported_epochs(&self, m_train: usize) -> usize {
+        match self.full_batch {
+            Some(f) => f.restarts,
+            None => self.budget(m_train).1,
+        }
+    }
+
+    /// The mini-batch budget for `m_train` training samples: `(steps, epochs)` with
+    /// `steps = epochs × ⌈m / batch_size⌉` for an epoch budget, or `train.steps` and
+    /// `epochs = ⌈steps / ⌈m / batch_size⌉⌉` for a step budget (saturating; m = 0 counts as 1).
+    pub fn budget(&self, m_train: usize) -> (usize, usize) {
+        let per_epoch = m_train.max(1).div_ceil(self.batch_size.max(1));
+        match self.steps {
+            Some(s) => (s, s.div_ceil(per_epoch)),
+            None => (self.epochs.saturating_mul(per_epoch), self.epochs),
+        }
     }
 }
 
@@ -188,7 +321,10 @@ pub const MAX_HISTORY: usize = 1000;
 impl Default for TrainSection {
     fn default() -> Self {
         Self {
-            epochs: 30,
+            epochs: DEFAULT_EPOCHS,
+            steps: None,
+            target_loss: None,
+            early_stopping: None,
             batch_size: 128,
             optimizer: OptimKind::Adam,
             lr: 0.01,
@@ -222,8 +358,10 @@ pub struct AuxConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EvalConfig {
-    /// Margin γ of the ramp loss (default 1); the bounds use C = 1/γ.
-    pub gamma: f64,
+    /// Margin γ of the ramp loss: a number (a fixed γ > 0) or `"p10"` (default), the 10th
+    /// percentile of the training margins on a geometric grid, paid for in the bounds
+    /// ([`MarginRule`]); the bounds use C = 1/γ.
+    pub gamma: MarginRule,
     /// Failure probability δ of every bound (default 0.05).
     pub delta: f64,
     /// Compute the bounds and complexity measures for the trained model (default true).
@@ -240,7 +378,7 @@ pub struct EvalConfig {
 impl Default for EvalConfig {
     fn default() -> Self {
         Self {
-            gamma: 1.0,
+            gamma: MarginRule::P10,
             delta: 0.05,
             bounds: true,
             mc_draws: 200,
@@ -317,6 +455,62 @@ fn validate_full_batch(fb: &FullBatchConfig) -> Result<()> {
     finite_nonneg("train.full_batch.tol", fb.tol)?;
     finite_nonneg("train.full_batch.ftol", fb.ftol)?;
     finite_nonneg("train.full_batch.best_rtol", fb.best_rtol)?;
+    Ok(())
+}
+
+fn validate_stopping(t: &TrainSection) -> Result<()> {
+    if let Some(s) = t.steps {
+        if s == 0 {
+            return Err(bad("train.steps", 0, "must be at least 1"));
+        }
+        if s > MAX_STEPS {
+            return Err(bad("train.steps", s, "must be at most 1 000 000 000"));
+        }
+    }
+    if let Some(v) = t.target_loss.filter(|v| !(v.is_finite() && *v > 0.0)) {
+        return Err(bad("train.target_loss", v, "must be finite and > 0"));
+    }
+    if let Some(es) = &t.early_stopping {
+        if !(es.fraction > 0.0 && es.fraction < 1.0) {
+            return Err(bad(
+                "train.early_stopping.fraction",
+                es.fraction,
+                "must be in (0, 1)",
+            ));
+        }
+        if es.patience == 0 {
+            return Err(bad(
+                "train.early_stopping.patience",
+                0,
+                "must be at least 1",
+            ));
+        }
+        if es.every == 0 {
+            return Err(bad("train.early_stopping.every", 0, "must be at least 1"));
+        }
+        if let Some(v) = t.target_loss {
+            return Err(bad(
+                "train.target_loss",
+                v,
+                "one stopping rule at a time: not together with [train.early_stopping]",
+            ));
+        }
+    }
+    if t.full_batch.is_some() {
+        for (name, set) in [
+            ("train.steps", t.steps.is_some()),
+            ("train.target_loss", t.target_loss.is_some()),
+            ("train.early_stopping", t.early_stopping.is_some()),
+        ] {
+            if set {
+                return Err(bad(
+                    name,
+                    "set",
+                    "is a mini-batch rule: train.full_batch has its own iteration budget (max_iters)",
+                ));
+            }
+        }
+    }
     Ok(())
 }
 
@@ -482,13 +676,19 @@ impl TrainConfig {
         if let Some(fb) = &t.full_batch {
             validate_full_batch(fb)?;
         }
+        validate_stopping(t)?;
         finite_nonneg("train.warmup_epochs", t.warmup_epochs)?;
         finite_nonneg("train.clip_norm", t.clip_norm)?;
         finite_nonneg("aux.balance", self.aux.balance)?;
         finite_nonneg("aux.z_loss", self.aux.z_loss)?;
         finite_nonneg("aux.importance", self.aux.importance)?;
-        if !(self.eval.gamma.is_finite() && self.eval.gamma > 0.0) {
-            return Err(bad("eval.gamma", self.eval.gamma, "must be finite and > 0"));
+        if let Some(g) = self
+            .eval
+            .gamma
+            .fixed()
+            .filter(|g| !(g.is_finite() && *g > 0.0))
+        {
+            return Err(bad("eval.gamma", g, "must be finite and > 0 (or \"p10\")"));
         }
         if !(self.eval.delta > 0.0 && self.eval.delta < 1.0) {
             return Err(bad("eval.delta", self.eval.delta, "must be in (0, 1)"));

@@ -14,12 +14,13 @@ use smoe_nn::{
 use smoe_tasks::Dataset;
 
 use crate::loss::Loss;
+use crate::margin_eval::evaluate_pair;
 use crate::metrics::EVAL_BLOCK;
 use crate::record::EpochEval;
 use crate::step::{BatchValue, forward_backward};
 use crate::{
-    EpochRecord, FullBatchConfig, FullBatchOptimizer, FullBatchRecord, LrSchedule, RestartRecord,
-    Result, TrainConfig, TrainError, evaluate,
+    EpochRecord, FullBatchConfig, FullBatchOptimizer, FullBatchRecord, LrSchedule, MarginRecord,
+    RestartRecord, Result, TrainConfig, TrainError,
 };
 
 /// The line search's relative rounding floor ε ([`WolfeParams::approx_eps`]): the model
@@ -34,6 +35,8 @@ pub(crate) struct FullBatchRun {
     pub epochs: Vec<EpochRecord>,
     /// The winning restart's evaluation (`None` if every restart diverged).
     pub final_eval: Option<EpochEval>,
+    /// The margin of the winner's evaluation (`None` for a loss without one).
+    pub margin: Option<MarginRecord>,
     /// Why the run failed (every restart diverged), if it did.
     pub failure: Option<String>,
     /// The restarts and the winner.
@@ -312,6 +315,7 @@ pub(crate) fn run(
     let (mut evals, mut fit_secs, mut eval_secs) = (0, 0.0, 0.0);
     let mut last_divergence = None;
     let mut grad = vec![0.0; n];
+    let mut margins = Vec::with_capacity(fb.restarts.min(1024));
     for r in 0..fb.restarts {
         let (x0, init_seed) = initial(cfg, model, r, &base)?;
         let mut obj = Objective {
@@ -338,12 +342,15 @@ pub(crate) fn run(
         }
         let t = Instant::now();
         let eval = match value {
-            Some(_) => Some(EpochEval::new(
-                evaluate(&*model, loss, train)?,
-                evaluate(&*model, loss, test)?,
-                &gaps,
-            )),
-            None => None,
+            Some(_) => {
+                let (e, m) = evaluate_pair(&*model, loss, cfg.eval.gamma, train, test, &gaps)?;
+                margins.push(m);
+                Some(e)
+            }
+            None => {
+                margins.push(None);
+                None
+            }
         };
         eval_secs += t.elapsed().as_secs_f64();
         if let Some(v) = value
@@ -404,9 +411,14 @@ pub(crate) fn run(
         .as_ref()
         .and_then(|(r, ..)| epochs.get(*r))
         .and_then(|e| e.eval.clone());
+    let margin = best
+        .as_ref()
+        .and_then(|(r, ..)| margins.get(*r).cloned())
+        .flatten();
     Ok(FullBatchRun {
         epochs,
         final_eval,
+        margin,
         failure,
         record: FullBatchRecord {
             optimizer: fb.optimizer,

@@ -7,7 +7,11 @@
 //! - [`loss`]: the [`Loss`] interface, [`Logistic`] (0-1 error, ramp loss with margin γ) and
 //!   [`Squared`] (MSE, R²), their config [`LossConfig`];
 //! - [`aux`]: auxiliary routing losses — Switch load balancing, router z-loss, importance CV²;
-//! - [`LrSchedule`]: constant or cosine, with linear warm-up;
+//! - [`LrSchedule`]: constant or cosine, with linear warm-up, over the run's budget of
+//!   `train.epochs` or `train.steps`;
+//! - [`stopping`]: the stopping rules — a training-loss target and early stopping on a seeded
+//!   validation split ([`EarlyStoppingConfig`]) — and the record's [`StoppingRecord`];
+//! - [`margin`]: the ramp margin γ, fixed or `"p10"` ([`MarginRule`], [`MarginRecord`]);
 //! - full-batch fitting (`[train.full_batch]`, [`FullBatchConfig`]): L-BFGS or Adam on the
 //!   whole training set from several restarts, the best kept ([`FullBatchRecord`]);
 //! - [`metrics`]: evaluation with routing statistics (load, entropy, dead experts, distinct
@@ -38,25 +42,33 @@ mod config;
 mod error;
 mod full_batch;
 pub mod loss;
+pub mod margin;
+mod margin_eval;
 pub mod metrics;
+mod minibatch;
 mod record;
 mod schedule;
 mod step;
+pub mod stopping;
 pub mod subsets;
 mod trainer;
 
 pub use config::{
-    AuxConfig, EvalConfig, FullBatchConfig, FullBatchOptimizer, MAX_EPOCHS, MAX_HISTORY,
-    MAX_MC_DRAWS, MAX_RESTARTS, OptimKind, ScheduleKind, SubsetEvalConfig, TrainConfig,
-    TrainSection,
+    AuxConfig, DEFAULT_EPOCHS, EvalConfig, FullBatchConfig, FullBatchOptimizer, MAX_EPOCHS,
+    MAX_HISTORY, MAX_MC_DRAWS, MAX_RESTARTS, MAX_STEPS, OptimKind, ScheduleKind, SubsetEvalConfig,
+    TrainConfig, TrainSection,
 };
 pub use error::TrainError;
 pub use loss::{Logistic, Loss, LossConfig, Squared, build_loss};
+pub use margin::{MarginRecord, MarginRule};
 pub use metrics::{EvalMetrics, Scalars, evaluate};
 pub use record::{
     EpochEval, EpochRecord, FullBatchRecord, RestartRecord, RunRecord, RunStatus, SCHEMA, Timings,
 };
 pub use schedule::LrSchedule;
+pub use stopping::{
+    EarlyStoppingConfig, StopRule, StoppingRecord, ValidationRecord, validation_split,
+};
 pub use subsets::{SubsetEval, evaluate_subsets};
 pub use trainer::{TrainOutcome, fit, train, train_in};
 

@@ -223,6 +223,19 @@ pub fn evaluate(
     loss: &dyn Loss,
     data: &Dataset<f32>,
 ) -> Result<EvalMetrics> {
+    evaluate_with(model, data, &mut |f, y| to_scalars(&loss.metrics(f, y)))
+}
+
+/// [`evaluate`] with the loss metrics computed by `metrics` from the model outputs `f` and
+/// the targets `y` of the whole set (e.g. with a margin chosen from those outputs).
+///
+/// # Errors
+/// As [`evaluate`].
+pub fn evaluate_with(
+    model: &dyn Model<f32>,
+    data: &Dataset<f32>,
+    metrics: &mut dyn FnMut(&[f64], &[f64]) -> Scalars,
+) -> Result<EvalMetrics> {
     let n = data.len();
     let cfg = model.config();
     let (t, k) = (cfg.experts(), cfg.k());
@@ -285,7 +298,7 @@ pub fn evaluate(
         .sum::<f64>();
     Ok(EvalMetrics {
         n,
-        metrics: to_scalars(&loss.metrics(&f, &y)),
+        metrics: metrics(&f, &y),
         dead_experts: counts.iter().filter(|&&c| c == 0).count(),
         load,
         load_entropy,

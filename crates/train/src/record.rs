@@ -5,7 +5,9 @@ use smoe_tasks::DataDescription;
 use smoe_theory::{BoundReport, VoronoiLoss};
 
 use crate::metrics::Scalars;
-use crate::{EvalMetrics, FullBatchOptimizer, SubsetEval, TrainConfig};
+use crate::{
+    EvalMetrics, FullBatchOptimizer, MarginRecord, StoppingRecord, SubsetEval, TrainConfig,
+};
 
 /// Version of the record format; part of every record and of every sweep's resume key, so
 /// records of another format are never mixed into a sweep.
@@ -50,6 +52,11 @@ pub struct EpochEval {
     pub train: EvalMetrics,
     /// On the test set.
     pub test: EvalMetrics,
+    /// The ramp margin γ of this evaluation's metrics (train and test), chosen by
+    /// `eval.gamma` ([`crate::MarginRule`]); absent for a loss without a margin and in old
+    /// records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gamma: Option<f64>,
     /// The loss's generalization gaps (test − train) by name: `gap_01` and `gap_ramp` for
     /// the logistic loss, `gap_mse` for the squared loss; at the top level of the JSON object.
     #[serde(flatten)]
@@ -73,7 +80,12 @@ impl EpochEval {
                 (gap.to_string(), v)
             })
             .collect();
-        Self { train, test, gaps }
+        Self {
+            train,
+            test,
+            gamma: None,
+            gaps,
+        }
     }
 
     /// A gap by name.
@@ -130,8 +142,19 @@ pub struct RunRecord {
     #[serde(rename = "final")]
     pub final_eval: Option<EpochEval>,
     /// Every bound with all its terms, δ and γ (absent if the run diverged, `eval.bounds` is
-    /// off, or no bound of smoe covers the run's loss or model).
+    /// off, or no bound of smoe covers the run's loss or model). Its `gamma` is
+    /// `margin.gamma`, and its settings' `margin_log_count` is `margin.log_count`.
     pub bounds: Option<BoundReport>,
+    /// The ramp margin γ of the final evaluation and the bounds, and how it was chosen
+    /// (`eval.gamma`); `null` for a loss without a margin (the squared loss), for a run that
+    /// did not end, and in old records.
+    #[serde(default)]
+    pub margin: Option<MarginRecord>,
+    /// How mini-batch training ended: the stopping rule, whether it fired, the last epoch and
+    /// step, early stopping's best epoch and validation set; `null` in full-batch runs and in
+    /// old records.
+    #[serde(default)]
+    pub stopping: Option<StoppingRecord>,
     /// Full-batch fitting: every restart and which won (absent for mini-batch runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub full_batch: Option<FullBatchRecord>,
@@ -206,7 +229,10 @@ impl RunRecord {
     /// complexity measures, `full_batch.best_objective`, `full_batch.reached_best` and
     /// `full_batch.restarts` in full-batch runs, `recovery.{total, mass, exact, over,
     /// shift_beta0}` when the run has a Voronoi loss, the subset evaluation's
-    /// `subset.<rule>.k<k>.<metric>` (test set), `bayes_error`, `params`, and the timings
+    /// `subset.<rule>.k<k>.<metric>` (test set), the margin's `margin.{gamma,
+    /// percentile_value, log_count}`, the stopping rule's `stopping.{fired (0/1), epoch, step}`
+    /// (with early stopping also `stopping.best_epoch` and `validation.{loss, error}`),
+    /// `bayes_error`, `params`, and the timings
     /// `train_secs`, `total_secs`, `train_samples_per_sec`.
     pub fn scalars(&self) -> Vec<(String, Option<f64>)> {
         let mut out = Vec::new();
@@ -254,6 +280,23 @@ impl RunRecord {
                     .iter()
                     .map(|(m, v)| (format!("subset.{}.k{}.{m}", sub.rule.name(), sub.k), *v)),
             );
+        }
+        if let Some(m) = &self.margin {
+            out.push(("margin.gamma".into(), Some(m.gamma)));
+            out.push(("margin.percentile_value".into(), m.percentile_value));
+            out.push(("margin.log_count".into(), Some(m.log_count)));
+        }
+        if let Some(st) = &self.stopping {
+            out.push(("stopping.fired".into(), Some(f64::from(u8::from(st.fired)))));
+            out.push(("stopping.epoch".into(), Some(st.epoch as f64)));
+            out.push(("stopping.step".into(), Some(st.step as f64)));
+            if let Some(b) = st.best_epoch {
+                out.push(("stopping.best_epoch".into(), Some(b as f64)));
+            }
+            if let Some(v) = &st.validation {
+                out.push(("validation.loss".into(), v.loss));
+                out.push(("validation.error".into(), v.error));
+            }
         }
         out.push(("bayes_error".into(), self.bayes_error));
         out.push(("params".into(), Some(self.params as f64)));

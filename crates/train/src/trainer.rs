@@ -3,20 +3,19 @@
 
 use std::time::Instant;
 
-use ndarray::Axis;
-use rand::seq::SliceRandom;
 use smoe_model::{Model, build_model};
-use smoe_nn::{Adam, AdamConfig, Optimizer, Progress, Sgd, SgdConfig, stream_rng};
+use smoe_nn::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use smoe_tasks::{Dataset, LoadedData, Task, load_data};
 use smoe_theory::{BoundSettings, bound_report, model_voronoi_loss};
 
 use crate::aux::BALANCE_CONVENTION;
 use crate::loss::{Loss, build_loss};
-use crate::record::{EpochEval, SCHEMA};
-use crate::step::forward_backward;
+use crate::margin_eval::evaluate_test;
+use crate::minibatch::MiniBatch;
+use crate::record::SCHEMA;
 use crate::{
     EpochRecord, LrSchedule, OptimKind, Result, RunRecord, RunStatus, Timings, TrainConfig,
-    TrainError, evaluate,
+    TrainError, validation_split,
 };
 
 /// A trained model with its record and the data it saw.
@@ -26,7 +25,8 @@ pub struct TrainOutcome {
     pub record: RunRecord,
     /// The model after the last step.
     pub model: Box<dyn Model<f32>>,
-    /// The training set it was trained on.
+    /// The training set it was trained on (with early stopping: the fit set, without the
+    /// validation split).
     pub train_set: Dataset<f32>,
     /// The test set it was evaluated on.
     pub test_set: Dataset<f32>,
@@ -59,45 +59,6 @@ fn aux_convention(cfg: &TrainConfig) -> String {
     )
 }
 
-/// Scales all gradients so their global L2 norm is at most `max_norm`; returns the norm before.
-fn clip_gradients(model: &mut dyn Model<f32>, max_norm: f64) -> f64 {
-    let mut params = model.params_mut();
-    let norm = params
-        .iter()
-        .flat_map(|p| p.grad.iter())
-        .map(|&g| (g as f64) * (g as f64))
-        .sum::<f64>()
-        .sqrt();
-    if max_norm > 0.0 && norm > max_norm {
-        let s = (max_norm / norm) as f32;
-        for p in params.iter_mut() {
-            p.grad.iter_mut().for_each(|g| *g *= s);
-        }
-    }
-    norm
-}
-
-/// What one epoch of steps produced.
-struct EpochSums {
-    loss: f64,
-    error: Option<f64>,
-    balance: f64,
-    z: f64,
-    importance: f64,
-    steps: usize,
-    lr: f64,
-}
-
-/// Everything an epoch needs besides the model and the optimiser.
-#[derive(Clone, Copy)]
-struct EpochCtx<'a> {
-    cfg: &'a TrainConfig,
-    loss: &'a dyn Loss,
-    schedule: &'a LrSchedule,
-    data: &'a Dataset<f32>,
-    experts: usize,
-}
-
 /// The task to draw fresh training batches from when the data config sets
 /// `fresh_batches` (see [`smoe_tasks::SyntheticData::fresh_batches`]); `None` otherwise.
 ///
@@ -115,56 +76,6 @@ fn fresh_task(data: &LoadedData) -> Result<Option<&Task>> {
             value: "true".into(),
             reason: "needs a synthetic task to draw from (the data carries none)",
         })
-}
-
-/// Runs one epoch; `Err(reason)` inside `Ok` reports divergence.
-fn run_epoch(
-    ctx: &EpochCtx<'_>,
-    model: &mut dyn Model<f32>,
-    opt: &mut dyn Optimizer<f32>,
-    order: &[usize],
-    step: &mut usize,
-    epoch: usize,
-) -> Result<std::result::Result<EpochSums, String>> {
-    let (cfg, data) = (ctx.cfg, ctx.data);
-    let mut sums = EpochSums {
-        loss: 0.0,
-        error: None,
-        balance: 0.0,
-        z: 0.0,
-        importance: 0.0,
-        steps: 0,
-        lr: 0.0,
-    };
-    let a = &cfg.aux;
-    for (bi, batch) in order.chunks(cfg.train.batch_size).enumerate() {
-        let xb = data.x.select(Axis(0), batch);
-        let yb: Vec<f32> = batch.iter().map(|&i| data.y[i]).collect();
-        let lr = ctx.schedule.at(*step);
-        opt.set_lr(lr);
-        model.on_progress(&Progress::at(*step, ctx.schedule.total, epoch));
-        model.zero_grad();
-        let v = match forward_backward(model, ctx.loss, a, ctx.experts, xb.view(), &yb, 1.0, true)?
-        {
-            Ok(v) => v,
-            Err(reason) => return Ok(Err(format!("epoch {epoch}, batch {bi}: {reason}"))),
-        };
-        sums.balance += v.balance;
-        sums.z += v.z;
-        sums.importance += v.importance;
-        if cfg.train.clip_norm > 0.0 {
-            clip_gradients(model, cfg.train.clip_norm);
-        }
-        opt.step(&mut model.params_mut())?;
-        sums.loss += v.loss;
-        if let Some(e) = v.error {
-            *sums.error.get_or_insert(0.0) += e;
-        }
-        sums.steps += 1;
-        sums.lr = lr;
-        *step += 1;
-    }
-    Ok(Ok(sums))
 }
 
 /// Trains the model of `cfg` on its data source with its loss, then computes the bounds:
@@ -195,10 +106,15 @@ pub fn train_in(
     let data = load_data(&cfg.data, cfg.seed, base_dir)?;
     cfg.check_workspace(data.train.dim(), data.train.len())?;
     let mut model = build_model::<f32>(&cfg.model, data.train.dim(), cfg.seed)?;
-    let loss = build_loss(&cfg.loss, cfg.eval.gamma)?;
+    let loss = build_loss(&cfg.loss, cfg.eval.gamma.initial())?;
     let mut record = fit(cfg, model.as_mut(), loss.as_ref(), &data, on_epoch)?;
     record.timings.total_secs = start.elapsed().as_secs_f64();
     let LoadedData { train, test, .. } = data;
+    // early stopping trained on the fit set: hand back that one (the same seeded split)
+    let train = match &cfg.train.early_stopping {
+        Some(es) => validation_split(&train, es, cfg.seed)?.0,
+        None => train,
+    };
     Ok(TrainOutcome {
         record,
         model,
@@ -212,7 +128,11 @@ pub fn train_in(
 /// `data.fresh_batches`, on `m_train` fresh samples of `data.task` per epoch, drawn from the
 /// stream `("task-fresh", epoch)` of the seed; the train metrics are then measured on the
 /// fixed `data.train`, which the model never trains on),
-/// evaluates it on `data.train` and `data.test` as `settings.train.eval_every` says, and
+/// evaluates it on `data.train` and `data.test` as `settings.train.eval_every` says (with
+/// the ramp margin `settings.eval.gamma` chooses, [`crate::MarginRule`]), stops by the rules
+/// of `settings.train` ([`crate::stopping`]; with early stopping the model trains on the fit
+/// set, `data.train` without a seeded validation split, and every train metric and bound is
+/// of the fit set), and
 /// computes every bound when `settings.eval.bounds` is on and the loss has a bounded
 /// surrogate, and the Voronoi loss against the teacher when `data.task` is
 /// `softmax-gated-regression` and the model's mixing measure can be read
@@ -249,32 +169,6 @@ pub fn fit(
         }
     }
     cfg.check_full_batch_model(&cfg.model)?;
-    let (train_set, test_set) = (&data.train, &data.test);
-    let m_train = train_set.len();
-    let mut opt = optimizer(cfg)?;
-    let steps_per_epoch = m_train.div_ceil(cfg.train.batch_size);
-    let schedule = LrSchedule {
-        lr: cfg.train.lr,
-        kind: cfg.train.schedule,
-        warmup: (cfg.train.warmup_epochs * steps_per_epoch as f64).round() as usize,
-        total: cfg.train.epochs * steps_per_epoch,
-    };
-    let ctx = EpochCtx {
-        cfg,
-        loss,
-        schedule: &schedule,
-        data: train_set,
-        experts: cfg.model.experts(),
-    };
-    let mut eval_secs = 0.0;
-    let t0 = Instant::now();
-    let init_test = evaluate(&*model, loss, test_set)?;
-    eval_secs += t0.elapsed().as_secs_f64();
-
-    let mut epochs = Vec::new();
-    let mut failure = None;
-    let mut train_secs = 0.0;
-    let mut full_batch = None;
     let fresh = fresh_task(data)?;
     if fresh.is_some() && cfg.train.full_batch.is_some() {
         return Err(TrainError::InvalidConfig {
@@ -284,84 +178,77 @@ pub fn fit(
                      each epoch",
         });
     }
-    let (final_eval, samples) = if let Some(fb) = &cfg.train.full_batch {
+    if fresh.is_some() && cfg.train.early_stopping.is_some() {
+        return Err(TrainError::InvalidConfig {
+            field: "data.fresh_batches",
+            value: "true".into(),
+            reason: "[train.early_stopping] carves its validation set from one fixed training \
+                     set; fresh batches draw a new one each epoch",
+        });
+    }
+    // early stopping: the fit set and the validation set carved from the training set
+    let split = match &cfg.train.early_stopping {
+        Some(es) => Some(validation_split(&data.train, es, cfg.seed)?),
+        None => None,
+    };
+    let (train_set, validation) = match &split {
+        Some((fit, val)) => (fit, Some(val)),
+        None => (&data.train, None),
+    };
+    let test_set = &data.test;
+    let m_train = train_set.len();
+    let mut opt = optimizer(cfg)?;
+    let steps_per_epoch = m_train.div_ceil(cfg.train.batch_size);
+    let (budget_steps, budget_epochs) = cfg.train.budget(m_train);
+    if budget_epochs > crate::MAX_EPOCHS {
+        return Err(TrainError::InvalidConfig {
+            field: "train.steps",
+            value: format!("{budget_steps} ({budget_epochs} epochs of {m_train} samples)"),
+            reason: "makes more than 1 000 000 epochs (at most one record each)",
+        });
+    }
+    let schedule = LrSchedule {
+        lr: cfg.train.lr,
+        kind: cfg.train.schedule,
+        warmup: (cfg.train.warmup_epochs * steps_per_epoch as f64).round() as usize,
+        total: budget_steps,
+    };
+    let mut eval_secs = 0.0;
+    let t0 = Instant::now();
+    let init_test = evaluate_test(&*model, loss, cfg.eval.gamma, train_set, test_set)?;
+    eval_secs += t0.elapsed().as_secs_f64();
+
+    let epochs;
+    let failure;
+    let train_secs;
+    let mut full_batch = None;
+    let mut stopping = None;
+    let (final_eval, margin, samples) = if let Some(fb) = &cfg.train.full_batch {
         let run = crate::full_batch::run(cfg, fb, model, loss, train_set, test_set, on_epoch)?;
         epochs = run.epochs;
         failure = run.failure;
         train_secs = run.train_secs;
         eval_secs += run.eval_secs;
         full_batch = Some(run.record);
-        (run.final_eval, run.samples)
+        (run.final_eval, run.margin, run.samples)
     } else {
-        let mut shuffle = stream_rng(cfg.seed, "shuffle", 0);
-        let mut order: Vec<usize> = (0..m_train).collect();
-        let mut step = 0;
-        let gaps = loss.gaps();
-        for epoch in 1..=cfg.train.epochs {
-            let t = Instant::now();
-            let sums = match fresh {
-                // fresh batches: m_train new samples of the task in drawn order (i.i.d. already)
-                Some(task) => {
-                    let set = task.sample::<f32>(
-                        m_train,
-                        &mut stream_rng(cfg.seed, "task-fresh", epoch as u64),
-                    )?;
-                    let ctx = EpochCtx { data: &set, ..ctx };
-                    run_epoch(&ctx, model, opt.as_mut(), &order, &mut step, epoch)?
-                }
-                None => {
-                    order.shuffle(&mut shuffle);
-                    run_epoch(&ctx, model, opt.as_mut(), &order, &mut step, epoch)?
-                }
-            };
-            train_secs += t.elapsed().as_secs_f64();
-            let sums = match sums {
-                Ok(s) => s,
-                Err(reason) => {
-                    failure = Some(reason);
-                    break;
-                }
-            };
-            let last = epoch == cfg.train.epochs;
-            if last {
-                // the last step ran at progress (N-1)/N: evaluate (and save) the model with
-                // every schedule at its end
-                model.on_progress(&Progress::at(schedule.total, schedule.total, epoch));
-            }
-            let every = cfg.train.eval_every;
-            let eval = if last || (every > 0 && epoch % every == 0) {
-                let t = Instant::now();
-                let e = EpochEval::new(
-                    evaluate(&*model, loss, train_set)?,
-                    evaluate(&*model, loss, test_set)?,
-                    &gaps,
-                );
-                eval_secs += t.elapsed().as_secs_f64();
-                Some(e)
-            } else {
-                None
-            };
-            let n = sums.steps.max(1) as f64;
-            let rec = EpochRecord {
-                epoch,
-                lr: sums.lr,
-                running_loss: sums.loss / n,
-                running_error: sums.error.map(|e| e / n),
-                balance_loss: sums.balance / n,
-                z_loss: sums.z / n,
-                importance_loss: sums.importance / n,
-                eval,
-            };
-            on_epoch(&rec);
-            epochs.push(rec);
-        }
-        let final_eval = if failure.is_none() {
-            epochs.last().and_then(|e| e.eval.clone())
-        } else {
-            None
+        let mb = MiniBatch {
+            cfg,
+            loss,
+            train: train_set,
+            test: test_set,
+            validation,
+            fresh,
+            schedule,
+            epochs: budget_epochs,
         };
-        let samples = (step * cfg.train.batch_size).min(cfg.train.epochs * m_train) as f64;
-        (final_eval, samples)
+        let run = crate::minibatch::run(&mb, model, opt.as_mut(), on_epoch)?;
+        epochs = run.epochs;
+        failure = run.failure;
+        train_secs = run.train_secs;
+        eval_secs += run.eval_secs;
+        stopping = Some(run.stopping);
+        (run.final_eval, run.margin, run.samples)
     };
     // the bounds are of top-k sparse MoE: another kind of model records why there are none
     let bounds_note = (cfg.eval.bounds && final_eval.is_some() && cfg.model.as_sparse().is_none())
@@ -391,10 +278,12 @@ pub fn fit(
                 train_set.x.view(),
                 &BoundSettings {
                     delta: cfg.eval.delta,
-                    gamma: cfg.eval.gamma,
+                    gamma: margin
+                        .as_ref()
+                        .map_or(cfg.eval.gamma.initial(), |m| m.gamma),
                     mc_draws: cfg.eval.mc_draws,
                     seed: cfg.seed,
-                    margin_log_count: 0.0,
+                    margin_log_count: margin.as_ref().map_or(0.0, |m| m.log_count),
                 },
             )?;
             eval_secs += t.elapsed().as_secs_f64();
@@ -427,8 +316,10 @@ pub fn fit(
         bayes_error: data.bayes_error,
         init_test,
         epochs,
+        margin: final_eval.as_ref().and(margin),
         final_eval,
         bounds,
+        stopping,
         full_batch,
         recovery,
         bounds_note,

@@ -55,4 +55,8 @@ impl Loss for Logistic {
     fn bound_lipschitz(&self) -> Option<f64> {
         Some(1.0 / self.gamma)
     }
+
+    fn with_margin(&self, gamma: f64) -> Option<Box<dyn Loss>> {
+        Some(Box::new(Logistic { gamma }))
+    }
 }

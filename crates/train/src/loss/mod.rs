@@ -53,6 +53,12 @@ pub trait Loss: Send + Sync + std::fmt::Debug {
     fn bound_lipschitz(&self) -> Option<f64> {
         None
     }
+    /// The same loss with ramp margin `gamma`, for a loss whose metrics have a margin (the
+    /// logistic loss's `ramp`); `None` (the default) for a loss without one, which then
+    /// ignores `eval.gamma` (see [`crate::MarginRule`]).
+    fn with_margin(&self, _gamma: f64) -> Option<Box<dyn Loss>> {
+        None
+    }
 }
 
 /// Which loss to train with: `[loss] kind = "logistic"` (default) or `"squared"`.
