@@ -142,7 +142,11 @@ pub fn t_cdf(t: f64, df: f64) -> Result<f64, StatsError> {
         return Ok(if t > 0.0 { 1.0 } else { 0.0 });
     }
     let tail = reg_inc_beta(df / (df + t * t), 0.5 * df, 0.5)?;
-    Ok(if t >= 0.0 { 1.0 - 0.5 * tail } else { 0.5 * tail })
+    Ok(if t >= 0.0 {
+        1.0 - 0.5 * tail
+    } else {
+        0.5 * tail
+    })
 }
 
 /// The two-sided p-value P(|T| ≥ |t|) = I_{ν/(ν + t²)}(ν/2, 1/2) (exact in the tails, where

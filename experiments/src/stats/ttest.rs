@@ -28,7 +28,14 @@ pub struct TTest {
     pub ci_high: f64,
 }
 
-fn finish(paired: bool, n: usize, mean: f64, sd: Option<f64>, se: f64, df: f64) -> Result<TTest, StatsError> {
+fn finish(
+    paired: bool,
+    n: usize,
+    mean: f64,
+    sd: Option<f64>,
+    se: f64,
+    df: f64,
+) -> Result<TTest, StatsError> {
     let (t, p) = if se > 0.0 {
         let t = mean / se;
         (t, t_two_sided_p(t, df)?)
