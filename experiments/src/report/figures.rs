@@ -12,8 +12,9 @@
 //!   (`heatmap_gap[_<axis><value>…].svg`, hatched where k > T);
 //! - when no axis is numeric: bars of the gap over the first axis per combination of the
 //!   others (`bars_gap_<axis>[…].svg`);
-//! - for every bound the records carry (`<bound>.total`): the measured ramp-loss gap against
-//!   it, log–log with y = x (`gap_vs_<bound>_total.svg`);
+//! - for every bound the records carry (`<bound>.total`): the measured gap of the loss it
+//!   bounds ([`Summary::bound_gap`]: ramp or 0-1) against it, log–log with y = x
+//!   (`gap_vs_<bound>_total.svg`);
 //! - when k, T and m are known: the gap against MELD's sparse factor `sqrt(k(1 + ln(T/k))/m)`
 //!   (THEORY.md §1.1) with its least-squares line (`gap_vs_shape.svg`);
 //! - with per-seed values ([`plan_with`]), for every line plot of the gap against k or T: the per-seed paired
@@ -423,53 +424,53 @@ pub fn plan_with(s: &Summary, seeds: Option<&SeedTable>) -> Result<Figures> {
             });
         }
     }
-    if s.scalars.iter().any(|n| n == "gap_ramp") {
-        let group_axis = varying
-            .iter()
-            .copied()
-            .find(|a| a.name != "model.k" && a.name != "model.experts");
-        for b in bounds_in(s) {
-            let metric = format!("{b}.total");
-            let label = bound_label(&b);
-            let groups: Vec<ScatterGroup> = match group_axis {
-                Some(ga) => ga
-                    .values
-                    .iter()
-                    .map(|v| ScatterGroup {
-                        label: format!("{} = {}", ga.label(), show(v)),
-                        points: s
-                            .cells
-                            .iter()
-                            .filter(|c| c.coord(&ga.name) == Some(v))
-                            .filter_map(|c| Some((c.mean(&metric)?, c.mean("gap_ramp")?)))
-                            .collect(),
-                    })
-                    .collect(),
-                None => vec![ScatterGroup {
-                    label: "cells".into(),
+    let group_axis = varying
+        .iter()
+        .copied()
+        .find(|a| a.name != "model.k" && a.name != "model.experts");
+    for b in bounds_in(s) {
+        let bg = s.bound_gap(&b).to_string();
+        if !s.scalars.iter().any(|n| *n == bg) {
+            continue;
+        }
+        let bgl = gap_label(&bg);
+        let metric = format!("{b}.total");
+        let label = bound_label(&b);
+        let pts = |c: &CellSummary| Some((c.mean(&metric)?, c.mean(&bg)?));
+        let groups: Vec<ScatterGroup> = match group_axis {
+            Some(ga) => ga
+                .values
+                .iter()
+                .map(|v| ScatterGroup {
+                    label: format!("{} = {}", ga.label(), show(v)),
                     points: s
                         .cells
                         .iter()
-                        .filter_map(|c| Some((c.mean(&metric)?, c.mean("gap_ramp")?)))
+                        .filter(|c| c.coord(&ga.name) == Some(v))
+                        .filter_map(pts)
                         .collect(),
-                }],
-            };
-            figs.push(Figure {
-                file: format!("gap_vs_{b}_total.svg"),
-                caption: format!(
-                    "Measured ramp-loss gap against the {label}, one point per cell (log–log; y = x dashed; cells with a gap ≤ 0 cannot be shown on log axes)."
-                ),
-                chart: Chart::Scatter(ScatterChart {
-                    title: format!("measured gap vs {label}"),
-                    x_label: label,
-                    y_label: "ramp-loss gap".into(),
-                    groups,
-                    log_log: true,
-                    diagonal: true,
-                    fit: None,
-                }),
-            });
-        }
+                })
+                .collect(),
+            None => vec![ScatterGroup {
+                label: "cells".into(),
+                points: s.cells.iter().filter_map(pts).collect(),
+            }],
+        };
+        figs.push(Figure {
+            file: format!("gap_vs_{b}_total.svg"),
+            caption: format!(
+                "Measured {bgl} (the gap of the loss the bound speaks of) against the {label}, one point per cell (log–log; y = x dashed; cells with a gap ≤ 0 cannot be shown on log axes)."
+            ),
+            chart: Chart::Scatter(ScatterChart {
+                title: format!("measured gap vs {label}"),
+                x_label: label,
+                y_label: bgl,
+                groups,
+                log_log: true,
+                diagonal: true,
+                fit: None,
+            }),
+        });
     }
     let mut fit = None;
     if s.cells.iter().all(|c| c.k > 0 && c.t > 0 && c.m > 0) && !s.cells.is_empty() {

@@ -258,7 +258,7 @@ pub fn render(
     }
     writeln!(
         md,
-        "- {} cells, {} runs, {} failed (diverged or error)\n",
+        "- {} cells, {} runs, {} failed (diverged or error)",
         s.cells.len(),
         s.runs,
         s.failed
@@ -500,7 +500,12 @@ pub fn render(
         writeln!(md, "## Cells\n")?;
         writeln!(
             md,
-            "Means over seeds (± 95 % CI half-width for the {gl}); each gap beside the train and test values of its metric; interp.: mean train error < {INTERPOLATION_THRESHOLD} (the 0-1 gap is then the test error).\n"
+            "Means over seeds (± 95 % CI half-width for the {gl}); each gap beside the train and test values of its metric{}.\n",
+            if any_interp_info {
+                format!("; interp.: mean train error < {INTERPOLATION_THRESHOLD} (the 0-1 gap is then the test error)")
+            } else {
+                String::new()
+            }
         )?;
         cell_table(&mut md, s, &varying, &g, &bounds)?;
     } else {

@@ -18,11 +18,11 @@
 
 use std::collections::BTreeMap;
 
-use smoe_theory::{GapLoss, GridRun, MissingCells, granulated_kendall, kendall_tau};
+use smoe_theory::{GridRun, MissingCells, granulated_kendall, kendall_tau};
 
 use super::labels::{SPARSE_FACTOR, bound_label, validity_label};
 use super::seeds::SeedTable;
-use super::summary::{Axis, Summary};
+use super::summary::{Axis, Summary, gap_of};
 use crate::stats::bootstrap::{DEFAULT_DRAWS, DEFAULT_SEED};
 use crate::stats::{SeedBootstrap, percentile_ci};
 
@@ -96,14 +96,6 @@ impl RankTable {
     pub fn separated_best(&self) -> Option<&str> {
         let (top, _, d) = self.top_two.as_ref()?;
         d.ci.is_some_and(|(lo, _)| lo > 0.0).then_some(top.as_str())
-    }
-}
-
-/// The gap a bound's loss speaks of.
-pub fn gap_of(loss: GapLoss) -> &'static str {
-    match loss {
-        GapLoss::Ramp => "gap_ramp",
-        GapLoss::ZeroOne => "gap_01",
     }
 }
 

@@ -193,6 +193,9 @@ pub struct Summary {
     /// The main generalization gap of that loss (`gap_01` for the logistic loss, `gap_mse`
     /// for the squared loss): what the plots show.
     pub primary_gap: String,
+    /// Bound name → the gap of the loss it bounds (`bounds.bounds[].loss` of the records:
+    /// `ramp` → `gap_ramp`, `zero_one` → `gap_01`).
+    pub bound_gaps: BTreeMap<String, String>,
 }
 
 fn config_without_seed(l: &SweepLine) -> Option<String> {
@@ -222,6 +225,7 @@ impl Summary {
         }
         let mut scalars: Vec<String> = Vec::new();
         let mut losses: Vec<String> = Vec::new();
+        let mut bound_gaps: BTreeMap<String, String> = BTreeMap::new();
         let mut cells = Vec::with_capacity(groups.len());
         for (coords_json, runs) in &groups {
             let mut configs: Vec<String> =
@@ -249,6 +253,11 @@ impl Summary {
                     if let Some(v) = v.filter(|v| v.is_finite()) {
                         e.push(v);
                     }
+                }
+                for b in r.bounds.iter().flat_map(|b| b.bounds.iter()) {
+                    bound_gaps
+                        .entry(b.name.clone())
+                        .or_insert_with(|| gap_of(b.loss).to_string());
                 }
                 let loss = r.config.loss.kind().to_string();
                 if !losses.contains(&loss) {
@@ -312,7 +321,13 @@ impl Summary {
             scalars,
             loss,
             primary_gap,
+            bound_gaps,
         })
+    }
+
+    /// The gap bound `name` is ranked against (`gap_ramp` when the records do not say).
+    pub fn bound_gap(&self, name: &str) -> &str {
+        self.bound_gaps.get(name).map_or("gap_ramp", String::as_str)
     }
 
     /// The axis called `name`, if the grid has it.
@@ -382,6 +397,14 @@ impl Summary {
         }
         let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(String::from_utf8(bytes)?)
+    }
+}
+
+/// The gap a bound's loss speaks of: `ramp` → `gap_ramp`, `zero_one` → `gap_01`.
+pub fn gap_of(loss: smoe_theory::GapLoss) -> &'static str {
+    match loss {
+        smoe_theory::GapLoss::Ramp => "gap_ramp",
+        smoe_theory::GapLoss::ZeroOne => "gap_01",
     }
 }
 

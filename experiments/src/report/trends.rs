@@ -15,8 +15,8 @@
 //! classes are stated apart. Without two shared seeds the test falls back to Welch's
 //! unpaired contrast ([`welch_contrast`]) and says so.
 //!
-//! Every contrast the report states — pooled sentences and per-setting rows — is one Holm
-//! family ([`holm`]); its size is stated.
+//! Every contrast the report states — pooled sentences and the per-setting rows of the
+//! sentences that pool several settings — is one Holm family ([`holm`]); its size is stated.
 
 use std::collections::BTreeMap;
 
@@ -214,8 +214,14 @@ impl Trends {
                         p_holm: 1.0,
                     });
                 }
-                if all.len() > 1 {
-                    for g in &all {
+                // rows only where a sentence pools several settings (else the row is the sentence)
+                let pooled: Vec<&Setting> = pools
+                    .iter()
+                    .filter(|(_, set)| set.len() > 1)
+                    .flat_map(|(_, set)| set.iter().copied())
+                    .collect();
+                {
+                    for g in pooled {
                         let Some((test, ud)) = pooled_test(seeds, metric, &[g]) else {
                             continue;
                         };
@@ -276,15 +282,25 @@ pub fn fmt_p(p: f64) -> String {
     }
 }
 
+/// A t statistic: two decimals, or `> 1e4` in size (constant differences up to rounding).
+fn fmt_t(t: f64) -> String {
+    if t.abs() > 1e4 {
+        format!("{}1e4", if t > 0.0 { "> " } else { "< −" })
+    } else {
+        format!("{t:.2}")
+    }
+}
+
 /// The statistic in words: effect, CI, test, p, Holm-adjusted p, seeds up/down.
 pub fn describe(c: &Contrast) -> String {
     let t = &c.test;
     let test = if t.paired {
-        format!("paired t({}) = {:.2}", t.df, t.t)
+        format!("paired t({}) = {}", t.df, fmt_t(t.t))
     } else {
         format!(
-            "Welch t({:.1}) = {:.2}, unpaired (the cells share fewer than two seeds)",
-            t.df, t.t
+            "Welch t({:.1}) = {}, unpaired (the cells share fewer than two seeds)",
+            t.df,
+            fmt_t(t.t)
         )
     };
     let seeds = match c.seeds_up_down {
