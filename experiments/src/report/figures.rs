@@ -430,7 +430,7 @@ pub fn plan_with(s: &Summary, seeds: Option<&SeedTable>) -> Result<Figures> {
         .find(|a| a.name != "model.k" && a.name != "model.experts");
     for b in bounds_in(s) {
         let bg = s.bound_gap(&b).to_string();
-        if !s.scalars.iter().any(|n| *n == bg) {
+        if !s.scalars.contains(&bg) {
             continue;
         }
         let bgl = gap_label(&bg);

@@ -496,24 +496,29 @@ pub fn render(
         writeln!(md, "![{}]({})\n\n*{}*\n", f.file, f.file, f.caption)?;
     }
 
-    if s.cells.len() <= 40 {
-        writeln!(md, "## Cells\n")?;
+    writeln!(md, "## Cells\n")?;
+    writeln!(
+        md,
+        "Means over seeds (± 95 % CI half-width for the {gl}); each gap beside the train and test values of its metric{}. The same statistics with std and CI of every scalar are in `summary.csv` (its `interpolating` column flags the interpolating cells).\n",
+        if any_interp_info {
+            format!(
+                "; interp.: mean train error < {INTERPOLATION_THRESHOLD} (the 0-1 gap is then the test error)"
+            )
+        } else {
+            String::new()
+        }
+    )?;
+    let long = s.cells.len() > 40;
+    if long {
         writeln!(
             md,
-            "Means over seeds (± 95 % CI half-width for the {gl}); each gap beside the train and test values of its metric{}.\n",
-            if any_interp_info {
-                format!("; interp.: mean train error < {INTERPOLATION_THRESHOLD} (the 0-1 gap is then the test error)")
-            } else {
-                String::new()
-            }
-        )?;
-        cell_table(&mut md, s, &varying, &g, &bounds)?;
-    } else {
-        writeln!(
-            md,
-            "The {} cells' statistics are in `summary.csv` (its `interpolating` column flags the cells whose mean train error is below {INTERPOLATION_THRESHOLD}).",
+            "<details><summary>The {} cells</summary>\n",
             s.cells.len()
         )?;
+    }
+    cell_table(&mut md, s, &varying, &g, &bounds)?;
+    if long {
+        writeln!(md, "\n</details>")?;
     }
     Ok(md)
 }

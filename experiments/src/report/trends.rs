@@ -95,8 +95,19 @@ fn settings(s: &Summary, axis: &Axis, metric: &str) -> Vec<Setting> {
             .and_then(|v| axis.values.iter().position(|x| x == v))
             .unwrap_or(0)
     };
+    let order = |rest: &BTreeMap<String, Value>| -> Vec<usize> {
+        rest.iter()
+            .map(|(a, v)| {
+                s.axis(a)
+                    .and_then(|ax| ax.values.iter().position(|x| x == v))
+                    .unwrap_or(0)
+            })
+            .collect()
+    };
+    let mut groups: Vec<(BTreeMap<String, Value>, Vec<usize>)> = groups.into_values().collect();
+    groups.sort_by_key(|(rest, _)| order(rest));
     groups
-        .into_values()
+        .into_iter()
         .filter_map(|(rest, cells)| {
             let lo = *cells.iter().min_by_key(|&&i| pos(i))?;
             let hi = *cells.iter().max_by_key(|&&i| pos(i))?;
@@ -321,10 +332,10 @@ pub fn describe(c: &Contrast) -> String {
 pub fn class_words(interpolating: bool) -> String {
     if interpolating {
         format!(
-            "contrasts involving interpolating cells (mean train error < {INTERPOLATION_THRESHOLD}: the 0-1 gap is then the test error)"
+            "contrasts involving interpolating cells, mean train error < {INTERPOLATION_THRESHOLD}, whose 0-1 gap is their test error"
         )
     } else {
-        format!("non-interpolating cells (mean train error ≥ {INTERPOLATION_THRESHOLD})")
+        format!("non-interpolating cells, mean train error ≥ {INTERPOLATION_THRESHOLD}")
     }
 }
 
