@@ -198,3 +198,39 @@ fn an_interpolating_cell_is_flagged_and_analysed_apart() {
         .collect();
     assert_eq!(flagged, vec![("400".to_string(), "4".to_string())]);
 }
+
+#[test]
+fn cells_without_shared_seeds_fall_back_to_welch_and_say_so() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // the cell (m = 400, k = 4) ran seeds 5..9 instead of 0..4: no pairing with k = 1
+    let md = constructed(dir.path(), |v| {
+        set_values(v, false);
+        let (m, k, s) = coords(v);
+        if m > 300.0 && k == 4 {
+            v["coords"]["seed"] = json!(s + 5.0);
+            v["record"]["seed"] = json!(s as u64 + 5);
+            v["record"]["config"]["seed"] = json!(s as u64 + 5);
+        }
+    });
+    let s = md
+        .lines()
+        .find(|l| l.contains("0-1 gap") && l.contains("with k**") && l.contains("at m = 400"))
+        .unwrap_or_else(|| panic!("no k sentence at m = 400:\n{md}"));
+    assert!(
+        s.contains("Welch t(") && s.contains("unpaired (the cells share fewer than two seeds)"),
+        "{s}"
+    );
+    assert!(
+        !s.contains("seeds, down in"),
+        "no seed counts without pairing: {s}"
+    );
+    // the values were set before the seeds were renamed: the means differ by the constructed
+    // +0.10; Welch's df for two samples of 5 with equal variances is 8
+    assert!(s.contains("mean change +0.1000") && s.contains("Welch t(8.0)"), "{s}");
+    // at m = 200 the cells share their seeds: still paired
+    let p = md
+        .lines()
+        .find(|l| l.contains("0-1 gap") && l.contains("with k**") && l.contains("at m = 200"))
+        .expect("k sentence at m = 200");
+    assert!(p.contains("paired t(4)"), "{p}");
+}

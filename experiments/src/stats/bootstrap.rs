@@ -122,6 +122,28 @@ mod tests {
         assert!(SeedBootstrap::new(1_000_000, 1_000, 1).is_err());
     }
 
+    /// The percentile CI of a bootstrapped mean: the same seed gives the same interval, another
+    /// seed another one.
+    #[test]
+    fn bootstrap_intervals_are_reproducible() {
+        let x = [0.11, 0.25, 0.19, 0.32, 0.08, 0.27, 0.15];
+        let ci = |seed: u64| {
+            let b = SeedBootstrap::new(x.len(), DEFAULT_DRAWS, seed).unwrap();
+            let means: Vec<f64> = (0..b.draws.len())
+                .map(|i| b.draws[i].iter().map(|&j| x[j]).sum::<f64>() / x.len() as f64)
+                .collect();
+            percentile_ci(&means).unwrap()
+        };
+        let (a, b, c) = (ci(DEFAULT_SEED), ci(DEFAULT_SEED), ci(DEFAULT_SEED + 1));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        // the interval lies inside the data's range and around the mean 0.1957
+        assert!(
+            a.0 > 0.08 && a.1 < 0.32 && a.0 < 0.1957 && a.1 > 0.1957,
+            "{a:?}"
+        );
+    }
+
     #[test]
     fn type_seven_percentiles() {
         // (0, 1, 2, 3, 4) at 0.025: h = 0.1 → 0.1; at 0.975: h = 3.9 → 3.9
