@@ -226,7 +226,10 @@ fn cells_without_shared_seeds_fall_back_to_welch_and_say_so() {
     );
     // the values were set before the seeds were renamed: the means differ by the constructed
     // +0.10; Welch's df for two samples of 5 with equal variances is 8
-    assert!(s.contains("mean change +0.1000") && s.contains("Welch t(8.0)"), "{s}");
+    assert!(
+        s.contains("mean change +0.1000") && s.contains("Welch t(8.0)"),
+        "{s}"
+    );
     // at m = 200 the cells share their seeds: still paired
     let p = md
         .lines()

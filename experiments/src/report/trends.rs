@@ -231,29 +231,27 @@ impl Trends {
                     .filter(|(_, set)| set.len() > 1)
                     .flat_map(|(_, set)| set.iter().copied())
                     .collect();
-                {
-                    for g in pooled {
-                        let Some((test, ud)) = pooled_test(seeds, metric, &[g]) else {
-                            continue;
-                        };
-                        out.push(Contrast {
-                            metric: metric.clone(),
-                            axis: axis.name.clone(),
-                            regime: if split {
-                                g.rest.get(REGIME_AXIS).cloned()
-                            } else {
-                                None
-                            },
-                            setting: Some(g.rest.clone()),
-                            interpolating: g.interpolating,
-                            settings: 1,
-                            from: g.from.clone(),
-                            to: g.to.clone(),
-                            test,
-                            seeds_up_down: ud,
-                            p_holm: 1.0,
-                        });
-                    }
+                for g in pooled {
+                    let Some((test, ud)) = pooled_test(seeds, metric, &[g]) else {
+                        continue;
+                    };
+                    out.push(Contrast {
+                        metric: metric.clone(),
+                        axis: axis.name.clone(),
+                        regime: if split {
+                            g.rest.get(REGIME_AXIS).cloned()
+                        } else {
+                            None
+                        },
+                        setting: Some(g.rest.clone()),
+                        interpolating: g.interpolating,
+                        settings: 1,
+                        from: g.from.clone(),
+                        to: g.to.clone(),
+                        test,
+                        seeds_up_down: ud,
+                        p_holm: 1.0,
+                    });
                 }
             }
         }
