@@ -8,6 +8,7 @@
 //! - [`run`]: one run — training plus every bound beside the measured gaps;
 //! - [`sweep`], [`sweep_cmd`]: `smoe sweep` / `smoe merge` (grids, resume, shards);
 //! - [`report`]: `smoe report` (summary.csv, SVG plots via [`plot`], report.md);
+//! - [`stats`]: sweep statistics (paired t, Welch, Holm, the seed bootstrap);
 //! - [`slurm`]: the Slurm job-array script of a sweep (`smoe sweep --print-sbatch`);
 //! - [`git`]: the source's git commit, for run records.
 
@@ -19,6 +20,7 @@ pub mod plot;
 pub mod report;
 pub mod run;
 pub mod slurm;
+pub mod stats;
 pub mod sweep;
 pub mod sweep_cmd;
 pub mod train_cmd;

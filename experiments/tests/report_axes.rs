@@ -125,7 +125,7 @@ fn a_squared_loss_sweep_reports_mse_and_r2_with_plots_and_table() {
     for part in [
         "loss: `squared`",
         "MSE gap",
-        "| train MSE | test MSE | train R² | test R² |",
+        "| train MSE | test MSE | MSE gap | train R² | test R² |",
         "![gap_vs_k.svg]",
         "![heatmap_gap.svg]",
         "bounds: none",

@@ -112,6 +112,7 @@ fn check_report(dir: &Path, cells: usize) {
         "model.experts",
         "runs",
         "failed",
+        "interpolating",
         "gap_01_mean",
         "gap_01_std",
         "gap_01_ci95",
@@ -148,9 +149,9 @@ fn check_report(dir: &Path, cells: usize) {
             svgs += 1;
         }
     }
-    // one m: gap vs k, gap vs T, heat map; six bounds (zhao, zhao_golowich, d1_learned,
-    // d1_worst, d1_a2, kratsios); the shape fit
-    assert_eq!(svgs, 10, "plots");
+    // one m: gap vs k, gap vs T, their paired-difference plots, heat map; six bounds (zhao,
+    // zhao_golowich, d1_learned, d1_worst, d1_a2, kratsios); the sparse-factor fit
+    assert_eq!(svgs, 12, "plots");
     let md = std::fs::read_to_string(dir.join("report.md")).expect("report.md");
     for part in [
         "## Setup",
@@ -159,6 +160,11 @@ fn check_report(dir: &Path, cells: usize) {
         "granulated Ψ",
         "R² =",
         "![gap_vs_k.svg]",
+        "![diff_vs_k.svg]",
+        "Holm-adjusted over all",
+        "seed-bootstrap intervals",
+        "### Against the ramp-loss gap",
+        "| parameters / m | baseline |",
     ] {
         assert!(md.contains(part), "report.md lacks {part}");
     }

@@ -12,10 +12,14 @@
 //!   (`heatmap_gap[_<axis><value>…].svg`, hatched where k > T);
 //! - when no axis is numeric: bars of the gap over the first axis per combination of the
 //!   others (`bars_gap_<axis>[…].svg`);
-//! - for every bound the records carry (`<bound>.total`): the measured ramp-loss gap against
-//!   it, log–log with y = x (`gap_vs_<bound>_total.svg`);
-//! - when k, T and m are known: the gap against `sqrt(k(1 + ln(T/k))/m)` with its
-//!   least-squares line (`gap_vs_shape.svg`).
+//! - for every bound the records carry (`<bound>.total`): the measured gap of the loss it
+//!   bounds ([`Summary::bound_gap`]: ramp or 0-1) against it, log–log with y = x
+//!   (`gap_vs_<bound>_total.svg`);
+//! - when k, T and m are known: the gap against MELD's sparse factor `sqrt(k(1 + ln(T/k))/m)`
+//!   (THEORY.md §1.1) with its least-squares line (`gap_vs_shape.svg`);
+//! - with per-seed values ([`plan_with`]), for every line plot of the gap against k or T: the per-seed paired
+//!   differences against the axis's smallest value in each line, mean with its 95 % paired-t
+//!   band (`diff_vs_<X>[…].svg`).
 //!
 //! Every lookup names every varying axis, and [`Summary::find`] fails if several cells
 //! match, so a plot is never silently empty or mixed.
@@ -25,11 +29,13 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::Value;
 
+use super::seeds::SeedTable;
 use super::summary::{Axis, CellSummary, Summary, show};
 use crate::plot::{
     Bar, BarChart, Fit, Heatmap, LineChart, ScatterChart, ScatterGroup, Series, least_squares,
     write_svg,
 };
+use crate::stats::paired_t;
 
 /// A chart of any kind, as data.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,16 +85,7 @@ pub struct Figures {
     pub fit: Option<Fit>,
 }
 
-/// How a bound is named in captions and axis labels.
-pub fn bound_label(name: &str) -> String {
-    match name {
-        "zhao" => "restated Zhao et al. bound".into(),
-        "d1_worst" => "D1, worst case over patterns (valid)".into(),
-        "d1_learned" => "D1 at the learned pattern (heuristic)".into(),
-        "kratsios" => "Kratsios et al. VC shape (constant 1)".into(),
-        other => format!("bound {other}"),
-    }
-}
+pub use super::labels::bound_label;
 
 /// How a gap is named in captions and axis labels.
 pub fn gap_label(name: &str) -> String {
@@ -189,6 +186,45 @@ fn log_scale(a: &Axis) -> bool {
 /// # Errors
 /// A lookup that matches several cells.
 pub fn plan(s: &Summary) -> Result<Figures> {
+    plan_with(s, None)
+}
+
+/// The paired-difference companion of a line plot of the gap against k or T: per line and
+/// seed, d_s(x) = gap(x, s) − gap(x₀, s) with x₀ the smallest x of the line, over the seeds
+/// both cells have; points: the mean of d_s(x) with its 95 % paired-t interval
+/// ([`paired_t`]); 0 at x₀.
+fn paired_series(
+    s: &Summary,
+    seeds: &SeedTable,
+    label: &str,
+    cells: &[(f64, &CellSummary)],
+) -> Option<Series> {
+    let g = s.primary_gap.as_str();
+    let index = |c: &CellSummary| s.cells.iter().position(|x| x.cell == c.cell);
+    let &(x0, c0) = cells.first()?;
+    let i0 = index(c0)?;
+    let mut points = vec![(x0, 0.0, 0.0, 0.0)];
+    for &(x, c) in cells.iter().skip(1) {
+        let i = index(c)?;
+        let d: Vec<f64> = (0..seeds.seeds.len())
+            .filter_map(|si| Some(seeds.get(i, g, si)? - seeds.get(i0, g, si)?))
+            .collect();
+        if let Ok(t) = paired_t(&d) {
+            points.push((x, t.mean, t.ci_low, t.ci_high));
+        }
+    }
+    (points.len() > 1).then(|| Series {
+        label: label.to_string(),
+        points,
+    })
+}
+
+/// [`plan`], plus the paired-difference plots (`diff_vs_k…`, `diff_vs_T…`) when the per-seed
+/// values are given.
+///
+/// # Errors
+/// A lookup that matches several cells.
+pub fn plan_with(s: &Summary, seeds: Option<&SeedTable>) -> Result<Figures> {
     let g = s.primary_gap.as_str();
     let gl = gap_label(g);
     let varying: Vec<&Axis> = s.axes.iter().filter(|a| a.values.len() > 1).collect();
@@ -222,14 +258,17 @@ pub fn plan(s: &Summary) -> Result<Figures> {
             .copied()
             .filter(|a| Some(a.name.as_str()) != series_axis.map(|s| s.name.as_str()))
             .collect();
+        let paired_axis = matches!(x.name.as_str(), "model.k" | "model.experts");
         for facet in combinations(&facets) {
             let mut series = Vec::new();
+            let mut diffs = Vec::new();
             let lines: Vec<Option<&Value>> = match series_axis {
                 Some(sa) => sa.values.iter().map(Some).collect(),
                 None => vec![None],
             };
             for sv in lines {
                 let mut points = Vec::new();
+                let mut line_cells = Vec::new();
                 for xv in &x.values {
                     let mut fixed = facet.clone();
                     fixed.push((x.name.as_str(), xv));
@@ -240,6 +279,7 @@ pub fn plan(s: &Summary) -> Result<Figures> {
                         && let Some(p) = xv.as_f64().and_then(|xf| point(c, g, xf))
                     {
                         points.push(p);
+                        line_cells.push((p.0, c));
                     }
                 }
                 if points.is_empty() {
@@ -249,6 +289,11 @@ pub fn plan(s: &Summary) -> Result<Figures> {
                     (Some(sa), Some(v)) => format!("{} = {}", sa.label(), show(v)),
                     _ => "all cells".into(),
                 };
+                if let Some(st) = seeds.filter(|_| paired_axis)
+                    && let Some(d) = paired_series(s, st, &label, &line_cells)
+                {
+                    diffs.push(d);
+                }
                 series.push(Series { label, points });
             }
             let file = format!("gap_vs_{}{}.svg", x.label(), suffix(&facet));
@@ -272,6 +317,26 @@ pub fn plan(s: &Summary) -> Result<Figures> {
                     log_y: false,
                 }),
             });
+            if !diffs.is_empty() {
+                let xl = x.label();
+                figs.push(Figure {
+                    file: format!("diff_vs_{xl}{}.svg", suffix(&facet)),
+                    caption: with_facet(
+                        &format!(
+                            "Paired change of the {gl} against the smallest {xl} of each line (per seed: gap − gap at the smallest {xl}; mean over seeds; bands: 95 % paired-t interval)"
+                        ),
+                        &facet,
+                    ) + ".",
+                    chart: Chart::Line(LineChart {
+                        title: with_facet(&format!("paired change of the {gl} vs {xl}"), &facet),
+                        x_label: xl.clone(),
+                        y_label: format!("{gl} − {gl} at smallest {xl}"),
+                        series: diffs,
+                        log_x: log_scale(x),
+                        log_y: false,
+                    }),
+                });
+            }
         }
     }
     if let (Some(ka), Some(ta)) = (s.axis("model.k"), s.axis("model.experts"))
@@ -359,53 +424,53 @@ pub fn plan(s: &Summary) -> Result<Figures> {
             });
         }
     }
-    if s.scalars.iter().any(|n| n == "gap_ramp") {
-        let group_axis = varying
-            .iter()
-            .copied()
-            .find(|a| a.name != "model.k" && a.name != "model.experts");
-        for b in bounds_in(s) {
-            let metric = format!("{b}.total");
-            let label = bound_label(&b);
-            let groups: Vec<ScatterGroup> = match group_axis {
-                Some(ga) => ga
-                    .values
-                    .iter()
-                    .map(|v| ScatterGroup {
-                        label: format!("{} = {}", ga.label(), show(v)),
-                        points: s
-                            .cells
-                            .iter()
-                            .filter(|c| c.coord(&ga.name) == Some(v))
-                            .filter_map(|c| Some((c.mean(&metric)?, c.mean("gap_ramp")?)))
-                            .collect(),
-                    })
-                    .collect(),
-                None => vec![ScatterGroup {
-                    label: "cells".into(),
+    let group_axis = varying
+        .iter()
+        .copied()
+        .find(|a| a.name != "model.k" && a.name != "model.experts");
+    for b in bounds_in(s) {
+        let bg = s.bound_gap(&b).to_string();
+        if !s.scalars.contains(&bg) {
+            continue;
+        }
+        let bgl = gap_label(&bg);
+        let metric = format!("{b}.total");
+        let label = bound_label(&b);
+        let pts = |c: &CellSummary| Some((c.mean(&metric)?, c.mean(&bg)?));
+        let groups: Vec<ScatterGroup> = match group_axis {
+            Some(ga) => ga
+                .values
+                .iter()
+                .map(|v| ScatterGroup {
+                    label: format!("{} = {}", ga.label(), show(v)),
                     points: s
                         .cells
                         .iter()
-                        .filter_map(|c| Some((c.mean(&metric)?, c.mean("gap_ramp")?)))
+                        .filter(|c| c.coord(&ga.name) == Some(v))
+                        .filter_map(pts)
                         .collect(),
-                }],
-            };
-            figs.push(Figure {
-                file: format!("gap_vs_{b}_total.svg"),
-                caption: format!(
-                    "Measured ramp-loss gap against the {label}, one point per cell (log–log; y = x dashed; cells with a gap ≤ 0 cannot be shown on log axes)."
-                ),
-                chart: Chart::Scatter(ScatterChart {
-                    title: format!("measured gap vs {label}"),
-                    x_label: label,
-                    y_label: "ramp-loss gap".into(),
-                    groups,
-                    log_log: true,
-                    diagonal: true,
-                    fit: None,
-                }),
-            });
-        }
+                })
+                .collect(),
+            None => vec![ScatterGroup {
+                label: "cells".into(),
+                points: s.cells.iter().filter_map(pts).collect(),
+            }],
+        };
+        figs.push(Figure {
+            file: format!("gap_vs_{b}_total.svg"),
+            caption: format!(
+                "Measured {bgl} (the gap of the loss the bound speaks of) against the {label}, one point per cell (log–log; y = x dashed; cells with a gap ≤ 0 cannot be shown on log axes)."
+            ),
+            chart: Chart::Scatter(ScatterChart {
+                title: format!("measured gap vs {label}"),
+                x_label: label,
+                y_label: bgl,
+                groups,
+                log_log: true,
+                diagonal: true,
+                fit: None,
+            }),
+        });
     }
     let mut fit = None;
     if s.cells.iter().all(|c| c.k > 0 && c.t > 0 && c.m > 0) && !s.cells.is_empty() {
@@ -418,7 +483,7 @@ pub fn plan(s: &Summary) -> Result<Figures> {
         figs.push(Figure {
             file: "gap_vs_shape.svg".into(),
             caption: format!(
-                "Mean {gl} against sqrt(k (1 + ln(T/k)) / m), the shape of the restated bound, with the least-squares line."
+                "Mean {gl} against sqrt(k (1 + ln(T/k)) / m), MELD's sparse factor (the k-dependence of the restated bound's routing term at fixed d_N, not that bound's shape, which grows like sqrt(T ln T / m) through d_N ∝ T), with the least-squares line."
             ),
             chart: Chart::Scatter(ScatterChart {
                 title: format!("{gl} vs sqrt(k(1 + ln(T/k))/m)"),
@@ -446,6 +511,7 @@ fn remove_stale(dir: &Path) -> Result<()> {
         let name = e.file_name().to_string_lossy().to_string();
         if name.ends_with(".svg")
             && (name.starts_with("gap_vs_")
+                || name.starts_with("diff_vs_")
                 || name.starts_with("heatmap_gap")
                 || name.starts_with("bars_gap_"))
         {
@@ -460,8 +526,8 @@ fn remove_stale(dir: &Path) -> Result<()> {
 ///
 /// # Errors
 /// An ambiguous lookup; unwritable files.
-pub fn write_all(dir: &Path, s: &Summary) -> Result<Figures> {
-    let figs = plan(s)?;
+pub fn write_all(dir: &Path, s: &Summary, seeds: &SeedTable) -> Result<Figures> {
+    let figs = plan_with(s, Some(seeds))?;
     remove_stale(dir)?;
     for f in &figs.figures {
         write_svg(&dir.join(&f.file), &f.chart.render()?)?;

@@ -1,13 +1,16 @@
 //! `report.md`: a sweep's report that reads on its own, keyed by the sweep's own axes.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use anyhow::Result;
-use smoe_theory::{GridRun, MissingCells, granulated_kendall, kendall_tau};
 
-use super::figures::{Figures, bound_label, bounds_in, gap_label};
-use super::summary::{Axis, CellSummary, Summary, show};
+use super::figures::{Figures, bounds_in, gap_label};
+use super::labels::SPARSE_FACTOR;
+use super::protocol::Protocol;
+use super::ranking::{Est, RankTable, tables};
+use super::seeds::SeedTable;
+use super::summary::{Axis, CellSummary, INTERPOLATION_THRESHOLD, Summary, show};
+use super::trends::{Trends, class_words, describe, fmt_p, setting_words, verdict};
 use crate::sweep::{LineStatus, QUICK_CONFIG, SweepConfig, SweepLine};
 
 /// Routing statistics among the `test.*` scalars (everything else there is a loss metric).
@@ -55,125 +58,6 @@ fn headline_metric(s: &Summary) -> (String, bool) {
         }
     }
     ("test.loss".into(), true)
-}
-
-/// How `metric` changes along `axis` at fixed other coordinates, from its smallest to its
-/// largest value: (rose, fell, flat, mean change).
-fn trend(s: &Summary, metric: &str, axis: &Axis) -> (usize, usize, usize, f64) {
-    let mut groups: BTreeMap<String, Vec<&CellSummary>> = BTreeMap::new();
-    for c in &s.cells {
-        let mut rest = c.coords.clone();
-        rest.remove(&axis.name);
-        groups
-            .entry(serde_json::to_string(&rest).unwrap_or_default())
-            .or_default()
-            .push(c);
-    }
-    let pos = |c: &CellSummary| {
-        c.coord(&axis.name)
-            .and_then(|v| axis.values.iter().position(|x| x == v))
-            .unwrap_or(0)
-    };
-    let (mut rose, mut fell, mut flat, mut total, mut n) = (0, 0, 0, 0.0, 0);
-    for cells in groups.values() {
-        let lo = cells.iter().min_by_key(|c| pos(c));
-        let hi = cells.iter().max_by_key(|c| pos(c));
-        let (Some(lo), Some(hi)) = (lo, hi) else {
-            continue;
-        };
-        if pos(lo) == pos(hi) {
-            continue;
-        }
-        let (Some(a), Some(b)) = (lo.mean(metric), hi.mean(metric)) else {
-            continue;
-        };
-        let d = b - a;
-        total += d;
-        n += 1;
-        if d > 1e-4 {
-            rose += 1;
-        } else if d < -1e-4 {
-            fell += 1;
-        } else {
-            flat += 1;
-        }
-    }
-    (rose, fell, flat, if n > 0 { total / n as f64 } else { 0.0 })
-}
-
-fn trend_sentence(what: &str, axis: &str, fixed: &str, t: (usize, usize, usize, f64)) -> String {
-    let (rose, fell, flat, mean) = t;
-    let n = rose + fell + flat;
-    if n == 0 {
-        return format!(
-            "- {what} against {axis}: no two cells differ only in {axis}, no trend to read.\n"
-        );
-    }
-    let verdict = if rose > fell {
-        "rose"
-    } else if fell > rose {
-        "fell"
-    } else {
-        "moved both ways"
-    };
-    format!(
-        "- **{what} {verdict} with {axis}**: from the smallest to the largest {axis}, at fixed {fixed}, it rose in {rose} of {n} comparisons and fell in {fell} (mean change {mean:+.4}).\n"
-    )
-}
-
-/// A measure of a cell compared with its gap.
-type Measure<'a> = Box<dyn Fn(&CellSummary) -> Option<f64> + 'a>;
-
-/// Kendall τ and granulated Ψ of `measure` against the ramp gap over cells, the granulation
-/// over every varying axis.
-fn ranking(
-    s: &Summary,
-    measure: impl Fn(&CellSummary) -> Option<f64>,
-) -> (Option<f64>, Option<f64>, String) {
-    let pairs: Vec<(&CellSummary, f64, f64)> = s
-        .cells
-        .iter()
-        .filter_map(|c| Some((c, measure(c)?, c.mean("gap_ramp")?)))
-        .collect();
-    let (m, g): (Vec<f64>, Vec<f64>) = pairs.iter().map(|p| (p.1, p.2)).unzip();
-    let tau = kendall_tau(&m, &g).ok();
-    let axes: Vec<&Axis> = s.axes.iter().filter(|a| a.values.len() > 1).collect();
-    if axes.is_empty() {
-        return (tau, None, String::new());
-    }
-    let runs: Vec<GridRun<usize>> = pairs
-        .iter()
-        .map(|(c, m, g)| GridRun {
-            coords: axes
-                .iter()
-                .map(|a| {
-                    c.coord(&a.name)
-                        .and_then(|v| a.values.iter().position(|x| x == v))
-                        .unwrap_or(0)
-                })
-                .collect(),
-            measure: *m,
-            gap: *g,
-        })
-        .collect();
-    match granulated_kendall(&runs, MissingCells::Skip) {
-        Ok(gk) => {
-            let per = gk
-                .axes
-                .iter()
-                .map(|a| {
-                    format!(
-                        "ψ_{} = {:.3}",
-                        axes.get(a.axis).map_or("?".into(), |x| x.label()),
-                        a.psi
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            (tau, Some(gk.psi), per)
-        }
-        Err(e) => (tau, None, format!("Ψ not defined here: {e}")),
-    }
 }
 
 /// One model config in words (the first of its kind in the sweep).
@@ -316,6 +200,8 @@ pub fn render(
     lines: &[SweepLine],
     s: &Summary,
     figs: &Figures,
+    seeds: &SeedTable,
+    protocol: &Protocol,
 ) -> Result<String> {
     let mut md = String::new();
     let name = cfg.map_or("sweep", |c| c.name.as_str());
@@ -350,6 +236,7 @@ pub fn render(
     // setup
     writeln!(md, "## Setup\n")?;
     setup(&mut md, lines)?;
+    md.push_str(&protocol.lines());
     if let Some(c) = cfg {
         let axes: Vec<String> = c
             .grid
@@ -371,7 +258,7 @@ pub fn render(
     }
     writeln!(
         md,
-        "- {} cells, {} runs, {} failed (diverged or error)\n",
+        "- {} cells, {} runs, {} failed (diverged or error)",
         s.cells.len(),
         s.runs,
         s.failed
@@ -385,6 +272,22 @@ pub fn render(
         )?;
     }
 
+    let interp: Vec<&CellSummary> = s
+        .cells
+        .iter()
+        .filter(|c| c.interpolating() == Some(true))
+        .collect();
+    let any_interp_info = s.cells.iter().any(|c| c.interpolating().is_some());
+    if any_interp_info {
+        writeln!(
+            md,
+            "- interpolating cells (mean train error < {INTERPOLATION_THRESHOLD}; their 0-1 gap is just the test error): {} of {}, flagged in the cell table; their contrasts are stated apart",
+            interp.len(),
+            s.cells.len()
+        )?;
+    }
+    writeln!(md)?;
+
     // findings
     let g = s.primary_gap.clone();
     let gl = gap_label(&g);
@@ -395,53 +298,128 @@ pub fn render(
     );
     writeln!(md, "## What the sweep shows\n")?;
     let varying: Vec<&Axis> = s.axes.iter().filter(|a| a.values.len() > 1).collect();
-    for a in &varying {
-        let fixed: Vec<String> = varying
+    let mut metrics = vec![g.clone()];
+    if headline != g {
+        metrics.push(headline.clone());
+    }
+    let trends = Trends::new(s, seeds, &metrics);
+    let family = trends.contrasts.len();
+    if family > 0 {
+        writeln!(
+            md,
+            "Trends are paired by seed (a seed fixes teacher, data and test set in every cell). For each numeric axis and each setting of the other axes, the cell at the axis's smallest value is contrasted with the cell at its largest; a sentence averages the per-seed differences over the settings it names (split by m when m varies, and by interpolation) and applies a two-sided paired t-test to them. p_Holm is Holm-adjusted over all {family} contrasts this report states (the sentences and every row of the table below, one family); \"rose\" or \"fell\" needs p_Holm < 0.05.\n"
+        )?;
+    }
+    let label_of = |metric: &str| {
+        if metric == g {
+            format!("The {gl}")
+        } else {
+            format!("The {headline_label}")
+        }
+    };
+    for c in trends.sentences() {
+        let axis = super::summary::short_name(&c.axis);
+        let what = label_of(&c.metric);
+        let head = match verdict(c) {
+            Some(v) => format!("**{what} {v} with {axis}**"),
+            None => format!("**{what}: no change with {axis} separated from zero**"),
+        };
+        let mut at: Vec<String> = Vec::new();
+        if let Some(r) = &c.regime {
+            at.push(format!("at m = {}", show(r)));
+        }
+        if any_interp_info && (c.interpolating || !interp.is_empty()) {
+            at.push(class_words(c.interpolating));
+        }
+        let others: Vec<String> = varying
             .iter()
-            .filter(|o| o.name != a.name)
+            .filter(|o| {
+                o.name != c.axis && !(c.regime.is_some() && o.name == super::trends::REGIME_AXIS)
+            })
             .map(|o| o.label())
             .collect();
-        let fixed = if fixed.is_empty() {
-            "everything else".to_string()
+        let over = if others.is_empty() {
+            String::new()
         } else {
-            fixed.join(", ")
+            format!(
+                ", averaged over {} setting{} of {}",
+                c.settings,
+                if c.settings == 1 { "" } else { "s" },
+                others.join(", ")
+            )
         };
-        if a.numeric() {
-            md.push_str(&trend_sentence(
-                &format!("The {gl}"),
-                &a.label(),
-                &fixed,
-                trend(s, &g, a),
-            ));
-            md.push_str(&trend_sentence(
-                &format!("The {headline_label}"),
-                &a.label(),
-                &fixed,
-                trend(s, &headline, a),
-            ));
-        } else {
-            let per: Vec<String> = a
-                .values
-                .iter()
-                .map(|v| {
-                    let vals: Vec<f64> = s
-                        .cells
-                        .iter()
-                        .filter(|c| c.coord(&a.name) == Some(v))
-                        .filter_map(|c| c.mean(&g))
-                        .collect();
-                    let mean =
-                        (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / vals.len() as f64);
-                    format!("{} {}", show(v), f3(mean))
-                })
-                .collect();
+        writeln!(
+            md,
+            "- {head}{}: {axis} = {} → {}{over}; {}.",
+            if at.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", at.join("; "))
+            },
+            show(&c.from),
+            show(&c.to),
+            describe(c)
+        )?;
+    }
+    let rows: Vec<_> = trends.rows().collect();
+    if !rows.is_empty() {
+        writeln!(
+            md,
+            "\n<details><summary>All {} per-setting contrasts (one row per setting of the other axes; same family)</summary>\n",
+            rows.len()
+        )?;
+        writeln!(
+            md,
+            "| metric | axis | setting | from → to | interp. | mean change | 95 % CI | test | p | p_Holm | seeds up / down |\n|---|---|---|---|---|---|---|---|---|---|---|"
+        )?;
+        for c in rows {
+            let t = &c.test;
             writeln!(
                 md,
-                "- The mean {gl} per {} (over the cells of each): {}.",
-                a.label(),
-                per.join(", ")
+                "| {} | {} | {} | {} → {} | {} | {:+.4} | [{:+.4}, {:+.4}] | {} | {} | {} | {} |",
+                label_of(&c.metric).trim_start_matches("The "),
+                super::summary::short_name(&c.axis),
+                c.setting.as_ref().map_or("—".into(), setting_words),
+                show(&c.from),
+                show(&c.to),
+                if c.interpolating { "yes" } else { "no" },
+                t.mean,
+                t.ci_low,
+                t.ci_high,
+                if t.paired {
+                    format!("paired t({})", t.df)
+                } else {
+                    format!("Welch t({:.1})", t.df)
+                },
+                fmt_p(t.p).trim_start_matches("= "),
+                fmt_p(c.p_holm).trim_start_matches("= "),
+                c.seeds_up_down
+                    .map_or("n/a (unpaired)".into(), |(u, d)| format!("{u} / {d}"))
             )?;
         }
+        writeln!(md, "\n</details>\n")?;
+    }
+    for a in varying.iter().filter(|a| !a.numeric()) {
+        let per: Vec<String> = a
+            .values
+            .iter()
+            .map(|v| {
+                let vals: Vec<f64> = s
+                    .cells
+                    .iter()
+                    .filter(|c| c.coord(&a.name) == Some(v))
+                    .filter_map(|c| c.mean(&g))
+                    .collect();
+                let mean = (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / vals.len() as f64);
+                format!("{} {}", show(v), f3(mean))
+            })
+            .collect();
+        writeln!(
+            md,
+            "- The mean {gl} per {} (over the cells of each; descriptive, no test): {}.",
+            a.label(),
+            per.join(", ")
+        )?;
     }
     let better = |a: f64, b: f64| if lower_better { a < b } else { a > b };
     let mut best: Option<(&CellSummary, f64)> = None;
@@ -493,48 +471,22 @@ pub fn render(
     writeln!(md)?;
 
     // rank statistics
-    if !bounds.is_empty() && s.scalars.iter().any(|n| n == "gap_ramp") {
+    let ranks = tables(s, seeds, lines);
+    if !ranks.is_empty() {
         writeln!(md, "## Which bound tracks the gap\n")?;
         writeln!(
             md,
-            "Kendall τ over cells (cell means; +1: the measure orders the cells exactly as the measured ramp-loss gap) and the granulated Kendall Ψ of Jiang et al. (2019): the mean over axes of the τ along one axis with the others fixed (missing cells, such as k > T, are skipped, so Ψ is computed over the cells that exist).\n"
+            "Each bound is ranked against the gap of the loss it bounds (the ramp-loss gap for the Rademacher bounds, the 0-1 gap for the VC shape). Kendall τ over cells (cell means; +1: the measure orders the cells exactly as the gap) and the granulated Kendall Ψ of Jiang et al. (2019): the mean over axes of ψ_axis, the τ along one axis with the others fixed (missing cells, such as k > T, are skipped). Brackets: 95 % seed-bootstrap intervals ({} draws; a draw resamples the seed set with replacement and every cell uses the same drawn seeds). Baselines: parameters / m, active parameters / m (router and gate parameters plus k experts' parameters), sqrt(T/(k m)), 1/sqrt(m) and the train error; the last column is τ(bound) − τ(best baseline) with its paired bootstrap interval. The {SPARSE_FACTOR} is the k-dependence of the restated bound's routing term at fixed d_N (THEORY.md §1.1), not that bound's shape (its routing term grows like sqrt(T ln T / m) through d_N ∝ T).\n",
+            ranks[0].draws
         )?;
-        writeln!(
-            md,
-            "| measure | Kendall τ | granulated Ψ | per axis |\n|---|---|---|---|"
-        )?;
-        let mut top: Option<(String, f64)> = None;
-        let mut rows: Vec<(String, Measure<'_>)> = vec![(
-            "shape sqrt(k(1+ln(T/k))/m)".into(),
-            Box::new(|c: &CellSummary| Some(c.complexity_shape())),
-        )];
-        for b in &bounds {
-            let metric = format!("{b}.total");
-            rows.push((
-                bound_label(b),
-                Box::new(move |c: &CellSummary| c.mean(&metric)),
-            ));
-        }
-        for (label, f) in &rows {
-            let (tau, psi, per) = ranking(s, f);
-            if let Some(t) = tau
-                && top.as_ref().is_none_or(|b| t > b.1)
-            {
-                top = Some((label.clone(), t));
-            }
-            writeln!(md, "| {label} | {} | {} | {per} |", f3(tau), f3(psi))?;
-        }
-        if let Some((label, t)) = top {
-            writeln!(
-                md,
-                "\nThe measure that ranks the cells most like the measured gap is **{label}** (τ = {t:.3})."
-            )?;
+        for t in &ranks {
+            rank_table(&mut md, t)?;
         }
     }
     if let Some(fit) = &figs.fit {
         writeln!(
             md,
-            "\nLeast-squares fit of the mean {gl} on sqrt(k(1 + ln(T/k))/m) over cells: gap ≈ {:.4} · x {:+.4}, R² = {:.3}.",
+            "\nLeast-squares fit of the mean {gl} on MELD's sparse factor sqrt(k(1 + ln(T/k))/m) over cells: gap ≈ {:.4} · x {:+.4}, R² = {:.3}.",
             fit.slope, fit.intercept, fit.r2
         )?;
     }
@@ -544,63 +496,171 @@ pub fn render(
         writeln!(md, "![{}]({})\n\n*{}*\n", f.file, f.file, f.caption)?;
     }
 
-    if s.cells.len() <= 40 {
-        writeln!(md, "## Cells\n")?;
+    writeln!(md, "## Cells\n")?;
+    writeln!(
+        md,
+        "Means over seeds (± 95 % CI half-width for the {gl}); each gap beside the train and test values of its metric{}. The same statistics with std and CI of every scalar are in `summary.csv` (its `interpolating` column flags the interpolating cells).\n",
+        if any_interp_info {
+            format!(
+                "; interp.: mean train error < {INTERPOLATION_THRESHOLD} (the 0-1 gap is then the test error)"
+            )
+        } else {
+            String::new()
+        }
+    )?;
+    let long = s.cells.len() > 40;
+    if long {
         writeln!(
             md,
-            "Means over seeds (± 95 % CI half-width for the {gl}).\n"
-        )?;
-        let metrics = loss_metrics(s);
-        let gaps: Vec<String> = s
-            .scalars
-            .iter()
-            .filter(|n| n.starts_with("gap_"))
-            .cloned()
-            .collect();
-        let mut header: Vec<String> = varying.iter().map(|a| a.label()).collect();
-        header.push("runs".into());
-        for m in metrics.iter().filter(|m| *m != "loss") {
-            header.push(format!("train {}", metric_label(m)));
-            header.push(format!("test {}", metric_label(m)));
-        }
-        header.extend(gaps.iter().map(|g| gap_label(g)));
-        header.extend(bounds.iter().cloned());
-        writeln!(md, "| {} |", header.join(" | "))?;
-        writeln!(md, "|{}", "---|".repeat(header.len()))?;
-        for c in &s.cells {
-            let mut row: Vec<String> = varying
-                .iter()
-                .map(|a| c.coord(&a.name).map_or("–".into(), show))
-                .collect();
-            row.push(c.runs.to_string());
-            for m in metrics.iter().filter(|m| *m != "loss") {
-                row.push(f3(c.mean(&format!("train.{m}"))));
-                row.push(f3(c.mean(&format!("test.{m}"))));
-            }
-            for gname in &gaps {
-                row.push(if *gname == g {
-                    c.stats.get(gname).map_or("–".into(), |st| {
-                        format!(
-                            "{:.3} ± {}",
-                            st.mean,
-                            st.ci95.map_or("–".into(), |h| format!("{h:.3}"))
-                        )
-                    })
-                } else {
-                    f3(c.mean(gname))
-                });
-            }
-            for b in &bounds {
-                row.push(f3(c.mean(&format!("{b}.total"))));
-            }
-            writeln!(md, "| {} |", row.join(" | "))?;
-        }
-    } else {
-        writeln!(
-            md,
-            "The {} cells' statistics are in `summary.csv`.",
+            "<details><summary>The {} cells</summary>\n",
             s.cells.len()
         )?;
     }
+    cell_table(&mut md, s, &varying, &g, &bounds)?;
+    if long {
+        writeln!(md, "\n</details>")?;
+    }
     Ok(md)
+}
+
+/// The metric a gap is the test − train difference of (`gap_01` → `error`).
+fn gap_metric(gap: &str) -> String {
+    match gap {
+        "gap_01" => "error".into(),
+        other => other.strip_prefix("gap_").unwrap_or(other).to_string(),
+    }
+}
+
+fn cell_table(
+    md: &mut String,
+    s: &Summary,
+    varying: &[&Axis],
+    g: &str,
+    bounds: &[String],
+) -> Result<()> {
+    let metrics: Vec<String> = loss_metrics(s)
+        .into_iter()
+        .filter(|m| m != "loss")
+        .collect();
+    let gaps: Vec<String> = s
+        .scalars
+        .iter()
+        .filter(|n| n.starts_with("gap_"))
+        .cloned()
+        .collect();
+    // columns: per metric train, test and its gap; gaps of no listed metric at the end
+    let mut cols: Vec<(String, String)> = Vec::new();
+    for m in &metrics {
+        cols.push((format!("train {}", metric_label(m)), format!("train.{m}")));
+        cols.push((format!("test {}", metric_label(m)), format!("test.{m}")));
+        if let Some(gap) = gaps.iter().find(|x| gap_metric(x) == *m) {
+            cols.push((gap_label(gap), gap.clone()));
+        }
+    }
+    for gap in gaps.iter().filter(|x| !metrics.contains(&gap_metric(x))) {
+        cols.push((gap_label(gap), gap.clone()));
+    }
+    let mut header: Vec<String> = varying.iter().map(|a| a.label()).collect();
+    header.push("runs".into());
+    let any_interp = s.cells.iter().any(|c| c.interpolating().is_some());
+    if any_interp {
+        header.push("interp.".into());
+    }
+    header.extend(cols.iter().map(|c| c.0.clone()));
+    header.extend(bounds.iter().cloned());
+    writeln!(md, "| {} |", header.join(" | "))?;
+    writeln!(md, "|{}", "---|".repeat(header.len()))?;
+    for c in &s.cells {
+        let mut row: Vec<String> = varying
+            .iter()
+            .map(|a| c.coord(&a.name).map_or("–".into(), show))
+            .collect();
+        row.push(c.runs.to_string());
+        if any_interp {
+            row.push(match c.interpolating() {
+                Some(true) => "**yes**".into(),
+                Some(false) => "no".into(),
+                None => "–".into(),
+            });
+        }
+        for (_, name) in &cols {
+            row.push(if name == g {
+                c.stats.get(name).map_or("–".into(), |st| {
+                    format!(
+                        "{:.3} ± {}",
+                        st.mean,
+                        st.ci95.map_or("–".into(), |h| format!("{h:.3}"))
+                    )
+                })
+            } else {
+                f3(c.mean(name))
+            });
+        }
+        for b in bounds {
+            row.push(f3(c.mean(&format!("{b}.total"))));
+        }
+        writeln!(md, "| {} |", row.join(" | "))?;
+    }
+    Ok(())
+}
+
+fn fe(e: Option<Est>) -> String {
+    match e {
+        None => "–".into(),
+        Some(Est { value, ci: None }) => format!("{value:.3}"),
+        Some(Est {
+            value,
+            ci: Some((lo, hi)),
+        }) => format!("{value:.3} [{lo:.3}, {hi:.3}]"),
+    }
+}
+
+fn fd(e: Est) -> String {
+    match e.ci {
+        None => format!("{:+.3}", e.value),
+        Some((lo, hi)) => format!("{:+.3} [{lo:+.3}, {hi:+.3}]", e.value),
+    }
+}
+
+fn rank_table(md: &mut String, t: &RankTable) -> Result<()> {
+    let gl = gap_label(&t.gap);
+    writeln!(md, "### Against the {gl}\n")?;
+    let axes: Vec<String> = t
+        .rows
+        .first()
+        .map(|r| r.per_axis.iter().map(|(a, _)| format!("ψ_{a}")).collect())
+        .unwrap_or_default();
+    let mut header = vec![
+        "measure".to_string(),
+        "validity".into(),
+        "Kendall τ".into(),
+        "granulated Ψ".into(),
+    ];
+    header.extend(axes.iter().cloned());
+    header.push("τ − τ(best baseline)".into());
+    writeln!(md, "| {} |", header.join(" | "))?;
+    writeln!(md, "|{}", "---|".repeat(header.len()))?;
+    for r in &t.rows {
+        let mut row = vec![r.label.clone(), r.validity.clone(), fe(r.tau), fe(r.psi)];
+        row.extend(r.per_axis.iter().map(|(_, e)| fe(*e)));
+        row.push(r.vs_baseline.as_ref().map_or("–".into(), |(_, e)| fd(*e)));
+        writeln!(md, "| {} |", row.join(" | "))?;
+    }
+    if let Some((base, _)) = t.rows.iter().find_map(|r| r.vs_baseline.as_ref()) {
+        writeln!(md, "\nBest baseline (highest τ): {base}.")?;
+    }
+    match (&t.top_two, t.separated_best()) {
+        (Some((top, second, d)), Some(_)) => writeln!(
+            md,
+            "\nThe measure that ranks the cells most like the {gl} is **{top}**: τ(top) − τ({second}) = {} (paired seed bootstrap; the interval excludes 0).\n",
+            fd(*d)
+        )?,
+        (Some((top, second, d)), None) => writeln!(
+            md,
+            "\nThe top two measures, {top} and {second}, are not separated: τ difference {}, whose interval includes 0; no best measure is named.\n",
+            fd(*d)
+        )?,
+        (None, _) => writeln!(md)?,
+    }
+    Ok(())
 }

@@ -8,7 +8,8 @@
 //!
 //! `summary.csv` columns: `cell` (index), one column per grid axis (its value; strings as
 //! written in the grid, tables as JSON), `k`, `T`, `m` (read from each cell's config), `runs`
-//! (finished runs), `failed`, then for each scalar three columns `<name>_mean`, `<name>_std`
+//! (finished runs), `failed`, `interpolating` (1 when the mean train error is below
+//! [`INTERPOLATION_THRESHOLD`], 0 when not, empty for a loss without an error metric), then for each scalar three columns `<name>_mean`, `<name>_std`
 //! (sample standard deviation over seeds) and `<name>_ci95` (half-width of the Student-t 95 %
 //! interval of the mean). Empty fields mean no value (e.g. a single seed has no std).
 
@@ -18,6 +19,10 @@ use anyhow::{Result, bail};
 use serde_json::Value;
 
 use crate::sweep::{LineStatus, SweepLine};
+
+/// A cell interpolates when its mean train error is below this (the report flags it and
+/// states its trend statistics apart).
+pub const INTERPOLATION_THRESHOLD: f64 = 0.01;
 
 /// Mean, standard deviation and 95 % CI half-width of some values.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -92,7 +97,17 @@ impl CellSummary {
         self.stats.get(metric).map(|s| s.mean)
     }
 
-    /// `sqrt(k (1 + ln(T/k)) / m)`: the shape the restated bound predicts for the gap.
+    /// Whether the cell interpolates: its mean train error (`train.error`) is below
+    /// [`INTERPOLATION_THRESHOLD`] (`None` when the loss has no error metric). The 0-1 gap of
+    /// an interpolating cell is just its test error.
+    pub fn interpolating(&self) -> Option<bool> {
+        self.mean("train.error")
+            .map(|e| e < INTERPOLATION_THRESHOLD)
+    }
+
+    /// `sqrt(k (1 + ln(T/k)) / m)`: MELD's sparse factor (THEORY.md §1.1), the
+    /// k-dependence of the restated bound's routing term at fixed d_N (not that bound's
+    /// shape: its routing term grows like sqrt(T ln T / m) through d_N ∝ T).
     pub fn complexity_shape(&self) -> f64 {
         let (k, t, m) = (self.k as f64, self.t as f64, self.m.max(1) as f64);
         (k * (1.0 + (t / k).ln()) / m).sqrt()
@@ -178,6 +193,9 @@ pub struct Summary {
     /// The main generalization gap of that loss (`gap_01` for the logistic loss, `gap_mse`
     /// for the squared loss): what the plots show.
     pub primary_gap: String,
+    /// Bound name → the gap of the loss it bounds (`bounds.bounds[].loss` of the records:
+    /// `ramp` → `gap_ramp`, `zero_one` → `gap_01`).
+    pub bound_gaps: BTreeMap<String, String>,
 }
 
 fn config_without_seed(l: &SweepLine) -> Option<String> {
@@ -207,6 +225,7 @@ impl Summary {
         }
         let mut scalars: Vec<String> = Vec::new();
         let mut losses: Vec<String> = Vec::new();
+        let mut bound_gaps: BTreeMap<String, String> = BTreeMap::new();
         let mut cells = Vec::with_capacity(groups.len());
         for (coords_json, runs) in &groups {
             let mut configs: Vec<String> =
@@ -234,6 +253,11 @@ impl Summary {
                     if let Some(v) = v.filter(|v| v.is_finite()) {
                         e.push(v);
                     }
+                }
+                for b in r.bounds.iter().flat_map(|b| b.bounds.iter()) {
+                    bound_gaps
+                        .entry(b.name.clone())
+                        .or_insert_with(|| gap_of(b.loss).to_string());
                 }
                 let loss = r.config.loss.kind().to_string();
                 if !losses.contains(&loss) {
@@ -297,7 +321,13 @@ impl Summary {
             scalars,
             loss,
             primary_gap,
+            bound_gaps,
         })
+    }
+
+    /// The gap bound `name` is ranked against (`gap_ramp` when the records do not say).
+    pub fn bound_gap(&self, name: &str) -> &str {
+        self.bound_gaps.get(name).map_or("gap_ramp", String::as_str)
     }
 
     /// The axis called `name`, if the grid has it.
@@ -337,7 +367,7 @@ impl Summary {
         let mut w = csv::Writer::from_writer(Vec::new());
         let mut header: Vec<String> = vec!["cell".into()];
         header.extend(self.axes.iter().map(|a| a.name.clone()));
-        header.extend(["k", "T", "m", "runs", "failed"].map(String::from));
+        header.extend(["k", "T", "m", "runs", "failed", "interpolating"].map(String::from));
         for name in &self.scalars {
             for suffix in ["mean", "std", "ci95"] {
                 header.push(format!("{name}_{suffix}"));
@@ -353,6 +383,10 @@ impl Summary {
                     .map(|a| c.coords.get(&a.name).map_or(String::new(), show)),
             );
             row.extend([c.k, c.t, c.m, c.runs, c.failed].map(|v| v.to_string()));
+            row.push(
+                c.interpolating()
+                    .map_or(String::new(), |i| u8::from(i).to_string()),
+            );
             for name in &self.scalars {
                 let st = c.stats.get(name);
                 row.push(num(st.map(|s| s.mean)));
@@ -363,6 +397,14 @@ impl Summary {
         }
         let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(String::from_utf8(bytes)?)
+    }
+}
+
+/// The gap a bound's loss speaks of: `ramp` → `gap_ramp`, `zero_one` → `gap_01`.
+pub fn gap_of(loss: smoe_theory::GapLoss) -> &'static str {
+    match loss {
+        smoe_theory::GapLoss::Ramp => "gap_ramp",
+        smoe_theory::GapLoss::ZeroOne => "gap_01",
     }
 }
 
