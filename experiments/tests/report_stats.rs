@@ -85,9 +85,11 @@ fn set_values(v: &mut Value, interpolate: bool) {
             _ => {}
         }
     }
-    r["stopping"] = json!({"rule": "steps", "fired": true, "epoch": 1, "step": 4});
+    // the record's own types, complete (a record is read strictly)
+    r["stopping"] = json!({"rule": "target_loss", "fired": true, "epoch": 1, "step": 4,
+                           "budget_steps": 8});
     r["margin"] = json!({"rule": "p10", "gamma": 0.2 + 0.01 * s, "percentile_value": 0.2,
-                         "grid_points": 20, "log_count": 20f64.ln()});
+                         "grid_points": 20, "log_count": 20f64.ln(), "floored": false});
 }
 
 #[test]
@@ -126,7 +128,9 @@ fn paired_trends_split_by_m_and_tied_measures_name_no_winner() {
         "| 1/sqrt(m) | baseline |",
         "| train error | baseline |",
         "| MELD sparse factor sqrt(k(1+ln(T/k))/m) | shape |",
-        "| D1, worst case over patterns | valid |",
+        // valid at k = 1 (one weight 1: case A1), heuristic at k = 2, 4 (softmax weights, A2)
+        "| D1, worst case over patterns | valid / heuristic |",
+        "| D1, A2 case | valid (A2 remark) |",
         "| bound some_new_bound |",
         "| Kratsios et al. VC shape (constant 1) | shape |",
     ] {
@@ -147,7 +151,7 @@ fn paired_trends_split_by_m_and_tied_measures_name_no_winner() {
     assert!(!md.contains("the shape of the restated bound"), "{md}");
     // the protocol from the records
     assert!(
-        md.contains("- stopping rule: `steps` in 30 runs (fired in 30)"),
+        md.contains("- stopping rule: `target_loss` in 30 runs (fired in 30)"),
         "{md}"
     );
     assert!(
