@@ -155,7 +155,7 @@ fn paired_trends_split_by_m_and_tied_measures_name_no_winner() {
         "{md}"
     );
     assert!(
-        md.contains("- margin rule: `p10` in 30 runs, γ from 0.2000 to 0.2400"),
+        md.contains("- margin rule: `p10` in 30 runs, γ from 0.2 to 0.24"),
         "{md}"
     );
     assert!(

@@ -142,6 +142,11 @@ pub struct MarginRecord {
     /// The percentile was below the grid's smallest point `2^−20` (including ≤ 0), so γ was
     /// set to `2^−20`.
     pub floored: bool,
+    /// The 10th percentile was ≤ 0 (a training error of 10 % or more), so γ was taken from
+    /// the 10th percentile of the *positive* margins instead (see [`p10_margin`]). Records
+    /// written before this field existed read as `false`.
+    #[serde(default)]
+    pub fallback: bool,
 }
 
 impl MarginRecord {
@@ -154,6 +159,7 @@ impl MarginRecord {
             grid_points: 1,
             log_count: 0.0,
             floored: false,
+            fallback: false,
         }
     }
 }
@@ -200,11 +206,25 @@ pub fn round_down_to_grid(value: f64) -> (f64, bool) {
 
 /// The `"p10"` margin of model outputs `f` on labels `y`: the [`percentile10`] of the
 /// margins `y_i f_i`, rounded down by [`round_down_to_grid`], with `log_count = ln 41`.
-/// An empty set gives γ = 2^−20, floored, with no percentile.
+///
+/// **Fallback.** When that percentile is ≤ 0 (at least a tenth of the training points are
+/// misclassified or on the boundary), Jiang et al.'s rule gives no margin; γ is then the
+/// [`percentile10`] of the positive margins, rounded down the same way, and the record says
+/// `fallback: true`. The bound stays valid: it pays for the whole 41-point grid (a union
+/// bound over every γ on it, THEORY.md §1.8 item 2), so *which* data-dependent rule picks
+/// the grid point does not matter. Without a positive margin (or an empty set), γ = 2^−20,
+/// floored.
 pub fn p10_margin(f: &[f64], y: &[f64]) -> MarginRecord {
     let margins: Vec<f64> = f.iter().zip(y).map(|(&f, &y)| y * f).collect();
     let p = percentile10(&margins);
-    let (gamma, floored) = round_down_to_grid(p.unwrap_or(f64::NAN));
+    let fallback = matches!(p, Some(v) if v <= 0.0);
+    let chosen = if fallback {
+        let positive: Vec<f64> = margins.iter().copied().filter(|&v| v > 0.0).collect();
+        percentile10(&positive)
+    } else {
+        p
+    };
+    let (gamma, floored) = round_down_to_grid(chosen.unwrap_or(f64::NAN));
     MarginRecord {
         rule: "p10".into(),
         gamma,
@@ -212,6 +232,7 @@ pub fn p10_margin(f: &[f64], y: &[f64]) -> MarginRecord {
         grid_points: GAMMA_GRID_POINTS,
         log_count: (GAMMA_GRID_POINTS as f64).ln(),
         floored,
+        fallback,
     }
 }
 
@@ -233,6 +254,27 @@ mod tests {
         let v: Vec<f64> = (1..=10).map(f64::from).collect();
         assert_eq!(percentile10(&v), Some(2.0));
         assert_eq!(percentile10(&[]), None);
+    }
+
+    #[test]
+    fn a_non_positive_percentile_falls_back_to_the_positive_margins() {
+        // 10 margins, 3 negative: index 1 of the sorted margins is -1 (≤ 0), so γ comes from
+        // the 7 positive ones, sorted 0.3 0.5 0.7 1.1 2 3 5: index ⌊7/10⌋ = 0 → 0.3 → 0.25
+        let f = [-2.0, -1.0, -0.5, 0.3, 0.5, 0.7, 1.1, 2.0, 3.0, 5.0];
+        let y = [1.0; 10];
+        let r = p10_margin(&f, &y);
+        assert_eq!(r.percentile_value, Some(-1.0));
+        assert!(r.fallback && !r.floored);
+        assert_eq!(r.gamma, 0.25);
+        // no positive margin at all: floored
+        let r = p10_margin(&[-1.0, -2.0], &[1.0, 1.0]);
+        assert!(r.fallback && r.floored);
+        assert_eq!(r.gamma, 2f64.powi(-20));
+        // a positive percentile: no fallback (margins 1..10, index 1 → 2)
+        let f: Vec<f64> = (1..=10).map(f64::from).collect();
+        let r = p10_margin(&f, &[1.0; 10]);
+        assert!(!r.fallback);
+        assert_eq!(r.gamma, 2.0);
     }
 
     #[test]

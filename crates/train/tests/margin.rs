@@ -63,12 +63,22 @@ fn mean_ramp(margins: &[f64], gamma: f64) -> f64 {
 fn hand_p10(m: &[f64]) -> (f64, f64) {
     let mut sorted = m.to_vec();
     sorted.sort_by(f64::total_cmp);
-    let p = sorted[25 / 10];
+    let p = sorted[sorted.len() / 10]; // Jiang et al.: index ⌊m/10⌋
     let mut gamma = 2f64.powi(20);
     while gamma > p && gamma > 2f64.powi(-20) {
         gamma /= 2.0;
     }
     (p, gamma)
+}
+
+/// The p10 rule with its fallback: γ from the positive margins when the percentile is ≤ 0.
+fn hand_gamma(m: &[f64]) -> (f64, f64) {
+    let (p, gamma) = hand_p10(m);
+    if p > 0.0 {
+        return (p, gamma);
+    }
+    let positive: Vec<f64> = m.iter().copied().filter(|&v| v > 0.0).collect();
+    (p, hand_p10(&positive).1)
 }
 
 #[test]
@@ -106,30 +116,31 @@ fn p10_gamma_is_the_rounded_percentile_of_the_final_training_margins() {
     assert!(r.epochs[9].eval.as_ref().and_then(|e| e.gamma).is_some());
     // init_test: the same rule on the initial model (built again from the seed)
     let init = build_model::<f32>(&cfg.model, 3, cfg.seed).expect("init");
-    let (_, g0) = hand_p10(&margins(init.as_ref(), &out.train_set));
+    let (_, g0) = hand_gamma(&margins(init.as_ref(), &out.train_set));
     let init_ramp = mean_ramp(&margins(init.as_ref(), &out.test_set), g0);
     assert!((r.init_test.get("ramp").expect("ramp") - init_ramp).abs() < 1e-12);
 }
 
 #[test]
-fn a_percentile_below_the_grid_is_floored_at_two_to_the_minus_20() {
+fn a_non_positive_percentile_falls_back_to_the_positive_margins() {
     // one tiny step from a random initialisation: a near-chance classifier, so more than a
-    // tenth of the margins are negative and the percentile is ≤ 0
+    // tenth of the margins are negative and the percentile is ≤ 0; γ then comes from the
+    // 10th percentile of the positive margins (rounded down to the grid)
     let mut cfg = config();
     cfg.train.epochs = 1;
     cfg.train.lr = 1e-9;
     let out = train(&cfg, &mut |_| {}).expect("runs");
     let rec = out.record.margin.as_ref().expect("margin");
-    let (p, gamma) = hand_p10(&margins(out.model.as_ref(), &out.train_set));
+    let all = margins(out.model.as_ref(), &out.train_set);
+    let (p, _) = hand_p10(&all);
     assert!(p <= 0.0, "{p}");
+    let positive: Vec<f64> = all.iter().copied().filter(|&v| v > 0.0).collect();
+    let (_, gamma) = hand_p10(&positive);
+    assert!(gamma > 2f64.powi(-20), "{gamma}");
     assert_eq!(rec.percentile_value, Some(p));
-    assert_eq!(rec.gamma, 2f64.powi(-20));
-    assert_eq!(gamma, 2f64.powi(-20));
-    assert!(rec.floored);
-    assert_eq!(
-        out.record.bounds.as_ref().expect("bounds").gamma,
-        2f64.powi(-20)
-    );
+    assert_eq!(rec.gamma, gamma);
+    assert!(rec.fallback && !rec.floored);
+    assert_eq!(out.record.bounds.as_ref().expect("bounds").gamma, gamma);
 }
 
 #[test]

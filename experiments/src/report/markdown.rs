@@ -145,9 +145,12 @@ fn setup(md: &mut String, lines: &[SweepLine]) -> Result<()> {
     }
     writeln!(
         md,
-        "- loss: `{}`; training: {} epochs, batch {}, `{}` lr {}, auxiliary losses: balance {}, z-loss {}, importance {}",
+        "- loss: `{}`; training: {}, batch {}, `{}` lr {}, auxiliary losses: balance {}, z-loss {}, importance {}",
         c.loss.kind(),
-        c.train.epochs,
+        match c.train.steps {
+            Some(s) => format!("{s} optimiser steps (the same at every m)"),
+            None => format!("{} epochs", c.train.epochs),
+        },
         c.train.batch_size,
         serde_json::to_string(&c.train.optimizer)
             .unwrap_or_default()

@@ -10,6 +10,8 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use crate::train_cmd::gamma_text;
+
 /// Counts over the runs that record a protocol.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Protocol {
@@ -21,6 +23,11 @@ pub struct Protocol {
     pub gamma_range: Option<(f64, f64)>,
     /// Largest union-bound price `log_count` (nats) over those runs.
     pub max_log_count: Option<f64>,
+    /// Runs whose 10th percentile was ≤ 0, so γ came from the positive margins
+    /// (`margin.fallback`).
+    pub fallback: usize,
+    /// Runs whose γ was floored at the grid's smallest point (`margin.floored`).
+    pub floored: usize,
 }
 
 impl Protocol {
@@ -47,6 +54,8 @@ impl Protocol {
                             .map_or((g, g), |(lo, hi)| (lo.min(g), hi.max(g))),
                     );
                 }
+                p.fallback += usize::from(mg["fallback"].as_bool() == Some(true));
+                p.floored += usize::from(mg["floored"].as_bool() == Some(true));
                 if let Some(l) = mg["log_count"].as_f64().filter(|l| l.is_finite()) {
                     p.max_log_count = Some(p.max_log_count.map_or(l, |m: f64| m.max(l)));
                 }
@@ -80,12 +89,28 @@ impl Protocol {
                 .map(|(r, n)| format!("`{r}` in {n} runs"))
                 .collect();
             let range = self.gamma_range.map_or(String::new(), |(lo, hi)| {
-                format!(", γ from {lo:.4} to {hi:.4}")
+                format!(", γ from {} to {}", gamma_text(lo), gamma_text(hi))
             });
             let price = self.max_log_count.map_or(String::new(), |l| {
                 format!(", union-bound price for choosing γ up to {l:.3} nats")
             });
-            let _ = writeln!(md, "- margin rule: {}{range}{price}", parts.join("; "));
+            let mut odd = Vec::new();
+            if self.fallback > 0 {
+                odd.push(format!(
+                    "in {} runs the 10th percentile was ≤ 0 (training error ≥ 10 %) and γ is the \
+                     10th percentile of the positive margins",
+                    self.fallback
+                ));
+            }
+            if self.floored > 0 {
+                odd.push(format!("in {} runs γ was floored at 2^-20", self.floored));
+            }
+            let odd = if odd.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", odd.join("; "))
+            };
+            let _ = writeln!(md, "- margin rule: {}{range}{price}{odd}", parts.join("; "));
         }
         md
     }
@@ -112,7 +137,7 @@ mod tests {
         let l = p.lines();
         assert!(l.contains("`steps` in 1 runs (fired in 1)"), "{l}");
         assert!(l.contains("`early_stopping` in 1 runs (fired in 0)"), "{l}");
-        assert!(l.contains("γ from 0.2500 to 0.5000"), "{l}");
+        assert!(l.contains("γ from 0.25 to 0.5"), "{l}");
         assert!(Protocol::from_text("{\"record\":{}}").lines().is_empty());
     }
 }
