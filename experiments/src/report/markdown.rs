@@ -310,7 +310,14 @@ pub fn render(
     if family > 0 {
         writeln!(
             md,
-            "Trends are paired by seed (a seed fixes teacher, data and test set in every cell). For each numeric axis and each setting of the other axes, the cell at the axis's smallest value is contrasted with the cell at its largest; a sentence averages the per-seed differences over the settings it names (split by m when m varies, and by interpolation) and applies a two-sided paired t-test to them. p_Holm is Holm-adjusted over all {family} contrasts this report states (the sentences and every row of the table below, one family); \"rose\" or \"fell\" needs p_Holm < 0.05. A contrast is \"interpolating\" when one of its cells has mean train error < {INTERPOLATION_THRESHOLD} (its 0-1 gap is then just its test error): those are stated apart.\n"
+            "Trends are paired by seed (a seed fixes teacher, data and test set in every cell). For each numeric axis and each setting of the other axes, the cell at the axis's smallest value is contrasted with the cell at its largest; a sentence averages the per-seed differences over the settings it names (split by m when m varies, and by interpolation) and applies a two-sided paired t-test to them. p_Holm is Holm-adjusted over all {family} contrasts this report states (the sentences and every row of the table below, one family); \"rose\" or \"fell\" needs p_Holm < 0.05.{}\n",
+            if any_interp_info {
+                format!(
+                    " A contrast is \"interpolating\" when one of its cells has mean train error < {INTERPOLATION_THRESHOLD} (its 0-1 gap is then just its test error): those are stated apart."
+                )
+            } else {
+                String::new()
+            }
         )?;
     }
     let label_of = |metric: &str| {
@@ -325,9 +332,9 @@ pub fn render(
         let what = label_of(&c.metric);
         let head = match verdict(c) {
             Some(v) => format!("**{what} {v} with {axis}**"),
-            None => format!(
-                "**{what}: no trend with {axis} survives the correction** (p_Holm ≥ 0.05)"
-            ),
+            None => {
+                format!("**{what}: no trend with {axis} survives the correction** (p_Holm ≥ 0.05)")
+            }
         };
         let mut at: Vec<String> = Vec::new();
         if let Some(r) = &c.regime {

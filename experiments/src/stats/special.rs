@@ -1,8 +1,7 @@
 //! Special functions for Student's t distribution, written by hand (no dependency: `statrs`
 //! would pull `nalgebra` with its default features, and these four functions are short).
 //!
-//! - ln Γ(x) by the Lanczos approximation (g = 7, 9 coefficients; relative error ≈ 1e-15
-//!   for x > 0);
+//! - ln Γ(x) from [`smoe_nn::ln_gamma`] (the workspace's one implementation);
 //! - the regularised incomplete beta function
 //!   I_x(a, b) = B(x; a, b) / B(a, b) = x^a (1 − x)^b / (a B(a, b)) · 1 / (1 + d₁/(1 + d₂/(1 + …)))
 //!   with d_{2j+1} = −(a + j)(a + b + j) x / ((a + 2j)(a + 2j + 1)) and
@@ -16,34 +15,9 @@
 
 use super::StatsError;
 
-const LANCZOS: [f64; 9] = [
-    0.999_999_999_999_809_9,
-    676.520_368_121_885_1,
-    -1_259.139_216_722_402_8,
-    771.323_428_777_653_1,
-    -176.615_029_162_140_6,
-    12.507_343_278_686_905,
-    -0.138_571_095_265_720_12,
-    9.984_369_578_019_572e-6,
-    1.505_632_735_149_311_6e-7,
-];
-
-/// ln Γ(x) for x > 0 (Lanczos, g = 7): with z = x − 1 and
-/// A(z) = c₀ + Σ_{i=1}^{8} c_i/(z + i), ln Γ(x) = ½ ln 2π + (z + ½) ln(z + 7.5) − (z + 7.5) + ln A(z).
-/// For x < ½ the reflection Γ(x) Γ(1 − x) = π / sin(πx) is used.
-pub fn ln_gamma(x: f64) -> f64 {
-    if x < 0.5 {
-        let s = (std::f64::consts::PI * x).sin().abs();
-        return std::f64::consts::PI.ln() - s.ln() - ln_gamma(1.0 - x);
-    }
-    let z = x - 1.0;
-    let mut a = LANCZOS[0];
-    for (i, c) in LANCZOS.iter().enumerate().skip(1) {
-        a += c / (z + i as f64);
-    }
-    let t = z + 7.5;
-    0.5 * (2.0 * std::f64::consts::PI).ln() + (z + 0.5) * t.ln() - t + a.ln()
-}
+/// ln Γ(x): the workspace's one implementation ([`smoe_nn::ln_gamma`]: Stirling's series for
+/// x ≥ 10, Lanczos below, the reflection formula for x < ½).
+pub use smoe_nn::ln_gamma;
 
 /// The continued fraction of I_x(a, b) (modified Lentz), without the prefactor.
 fn beta_fraction(x: f64, a: f64, b: f64) -> f64 {
