@@ -202,15 +202,20 @@ impl<F: Float> Gate<F> for DenseToSparse<F> {
         let idx = select_topk(z, self.k);
         let (tau, sparse) = (self.tau(), self.is_sparse());
         let mut weight = Array2::zeros((z.nrows(), self.k));
+        // row buffers, allocated once per call
         let (mut u, mut p) = (vec![F::zero(); self.experts], vec![F::zero(); self.experts]);
+        let (mut zbuf, mut ids, mut w) = (
+            vec![F::zero(); self.experts],
+            vec![0; self.k],
+            vec![F::zero(); self.k],
+        );
         for ((zr, ir), mut wr) in z.rows().into_iter().zip(idx.rows()).zip(weight.rows_mut()) {
-            let zr = zr.to_vec();
-            self.scaled(&zr, tau, &mut u);
-            let ids = ir.to_vec();
+            zbuf.iter_mut().zip(zr).for_each(|(b, &v)| *b = v);
+            self.scaled(&zbuf, tau, &mut u);
+            ids.iter_mut().zip(ir).for_each(|(b, &v)| *b = v);
             if sparse {
-                let mut w = vec![F::zero(); self.k];
                 softmax_selected(&u, &ids, &mut w);
-                wr.assign(&Array1::from(w));
+                wr.iter_mut().zip(&w).for_each(|(o, &v)| *o = v);
             } else {
                 softmax_full(&u, &mut p);
                 for (w, &i) in wr.iter_mut().zip(&ids) {

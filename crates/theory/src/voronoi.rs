@@ -38,6 +38,27 @@ impl MixingMeasure {
         self.beta0.is_empty()
     }
 
+    /// The softmax-gated model [`MixingMeasure::from_model`] reads, with `t` components: a
+    /// linear router, the dense softmax over T = k = `t` experts and depth-0 experts
+    /// `σ(aᵀx + b)` ([`ExpertForm::Sigmoid`]) or `aᵀx + b` ([`ExpertForm::Linear`]).
+    pub fn model_config(t: usize, form: ExpertForm) -> smoe_model::ModelConfig {
+        smoe_model::ModelConfig::Sparse(smoe_model::SparseConfig {
+            experts: t,
+            k: t,
+            router: RouterConfig::Linear,
+            gate: GateConfig::DenseSoftmax,
+            expert: smoe_experts::ExpertConfig {
+                depth: 0,
+                output_activation: match form {
+                    ExpertForm::Sigmoid => ActivationKind::Sigmoid,
+                    ExpertForm::Linear => ActivationKind::None,
+                },
+                ..Default::default()
+            },
+            capacity_factor: None,
+        })
+    }
+
     /// The teacher's measure: `β₀`, `β₁` as they are, `ηᵢ = (aᵢ, bᵢ)`.
     pub fn from_teacher(t: &SoftmaxGatedTeacher) -> Self {
         let (k, d) = t.a.dim();

@@ -6,7 +6,6 @@ use ndarray::{Array1, Array2, array};
 use smoe_experts::ExpertConfig;
 use smoe_gating::GateConfig;
 use smoe_model::{ModelConfig, SparseConfig, build_model};
-use smoe_nn::ActivationKind;
 use smoe_router::RouterConfig;
 use smoe_tasks::{ExpertForm, SoftmaxGatedTeacher, Task, TaskConfig};
 use smoe_theory::{MixingMeasure, TheoryError, model_voronoi_loss, voronoi_d1, voronoi_loss};
@@ -269,26 +268,12 @@ fn bad_measures_are_errors() {
     assert!(voronoi_d1(&ragged, &truth).is_err());
 }
 
-fn gated_model(t: usize, output_activation: ActivationKind) -> ModelConfig {
-    ModelConfig::Sparse(SparseConfig {
-        experts: t,
-        k: t,
-        router: RouterConfig::Linear,
-        gate: GateConfig::DenseSoftmax,
-        expert: ExpertConfig {
-            depth: 0,
-            output_activation,
-            ..Default::default()
-        },
-        capacity_factor: None,
-    })
-}
-
 #[test]
 fn a_model_at_the_teacher_has_zero_loss_and_other_models_are_refused() {
     let teacher = SoftmaxGatedTeacher::theory(ExpertForm::Sigmoid);
     let truth = MixingMeasure::from_teacher(&teacher);
-    let mut model = build_model::<f64>(&gated_model(2, ActivationKind::Sigmoid), 1, 0).unwrap();
+    let mut model =
+        build_model::<f64>(&MixingMeasure::model_config(2, ExpertForm::Sigmoid), 1, 0).unwrap();
     truth.write_to_model(model.as_mut()).expect("write");
     let (read, form) = MixingMeasure::from_model(model.as_ref()).expect("read");
     assert_eq!((read, form), (truth.clone(), ExpertForm::Sigmoid));
@@ -304,21 +289,22 @@ fn a_model_at_the_teacher_has_zero_loss_and_other_models_are_refused() {
         assert!((a - b).abs() < 1e-12, "{a} vs {b}");
     }
     // linear experts against a sigmoid teacher, and the other shapes, are refused
-    let lin = build_model::<f64>(&gated_model(2, ActivationKind::None), 1, 0).unwrap();
+    let lin =
+        build_model::<f64>(&MixingMeasure::model_config(2, ExpertForm::Linear), 1, 0).unwrap();
     assert!(matches!(
         model_voronoi_loss(lin.as_ref(), &teacher),
         Err(TheoryError::Recovery { .. })
     ));
     let mut others = Vec::new();
     for (k, gate) in [(1, GateConfig::TopkSoftmax), (2, GateConfig::NoisyTopk)] {
-        let ModelConfig::Sparse(mut c) = gated_model(2, ActivationKind::Sigmoid) else {
-            unreachable!("gated_model builds a sparse config")
+        let ModelConfig::Sparse(mut c) = MixingMeasure::model_config(2, ExpertForm::Sigmoid) else {
+            unreachable!("model_config builds a sparse config")
         };
         (c.k, c.gate) = (k, gate);
         others.push(c);
     }
-    let ModelConfig::Sparse(base) = gated_model(2, ActivationKind::Sigmoid) else {
-        unreachable!("gated_model builds a sparse config")
+    let ModelConfig::Sparse(base) = MixingMeasure::model_config(2, ExpertForm::Sigmoid) else {
+        unreachable!("model_config builds a sparse config")
     };
     others.push(SparseConfig {
         router: RouterConfig::Mlp { hidden: 3 },
@@ -343,8 +329,8 @@ fn a_model_at_the_teacher_has_zero_loss_and_other_models_are_refused() {
         assert!(e.to_string().starts_with("parameter recovery"), "{e}");
     }
     // k = T with topk_softmax is the full softmax too
-    let ModelConfig::Sparse(c) = gated_model(2, ActivationKind::Sigmoid) else {
-        unreachable!("gated_model builds a sparse config")
+    let ModelConfig::Sparse(c) = MixingMeasure::model_config(2, ExpertForm::Sigmoid) else {
+        unreachable!("model_config builds a sparse config")
     };
     let m = build_model::<f64>(
         &ModelConfig::Sparse(SparseConfig {

@@ -11,33 +11,12 @@
 
 use ndarray::{Array1, Array2};
 use rand::RngExt;
-use smoe_experts::ExpertConfig;
-use smoe_gating::GateConfig;
 use smoe_model::{ModelConfig, SparseConfig, build_model};
-use smoe_nn::ActivationKind;
-use smoe_router::RouterConfig;
 use smoe_tasks::{
     DataConfig, ExpertForm, SoftmaxGatedTeacher, SyntheticData, TaskConfig, load_data,
 };
 use smoe_theory::{MixingMeasure, model_voronoi_loss, voronoi_loss};
 use smoe_train::{LossConfig, TrainConfig, train};
-
-/// The softmax-gated model of the task: linear router, dense softmax over T = k experts,
-/// depth-0 experts `σ(aᵀx + b)` (or linear).
-fn gated_model(t: usize, output_activation: ActivationKind) -> ModelConfig {
-    ModelConfig::Sparse(SparseConfig {
-        experts: t,
-        k: t,
-        router: RouterConfig::Linear,
-        gate: GateConfig::DenseSoftmax,
-        expert: ExpertConfig {
-            depth: 0,
-            output_activation,
-            ..Default::default()
-        },
-        capacity_factor: None,
-    })
-}
 
 fn config(n: usize, seed: u64, model: ModelConfig) -> TrainConfig {
     let mut cfg = TrainConfig {
@@ -62,7 +41,7 @@ fn config(n: usize, seed: u64, model: ModelConfig) -> TrainConfig {
 #[test]
 fn the_record_has_the_voronoi_loss_for_a_softmax_gated_model_only() {
     let rec = train(
-        &config(200, 0, gated_model(3, ActivationKind::Sigmoid)),
+        &config(200, 0, MixingMeasure::model_config(3, ExpertForm::Sigmoid)),
         &mut |_| {},
     )
     .expect("train")
@@ -83,7 +62,7 @@ fn the_record_has_the_voronoi_loss_for_a_softmax_gated_model_only() {
     assert!(rec.to_json_line().contains("\"recovery\""));
     // linear experts against the sigmoid teacher, and the default ReLU model: absent
     for model in [
-        gated_model(2, ActivationKind::None),
+        MixingMeasure::model_config(2, ExpertForm::Linear),
         ModelConfig::Sparse(SparseConfig {
             experts: 2,
             k: 1,
@@ -189,7 +168,7 @@ fn least_squares(start: Vec<f64>, x: &Array2<f64>, y: &Array1<f64>) -> Vec<f64> 
 /// D₁ of the least-squares fit (exactly fitted, k = k* = 2, sigmoid experts) from the
 /// teacher's parameters plus N(0, 0.1²) noise, on the task's training set of size n.
 fn fitted_loss(n: usize, seed: u64) -> f64 {
-    let cfg = config(n, seed, gated_model(2, ActivationKind::Sigmoid));
+    let cfg = config(n, seed, MixingMeasure::model_config(2, ExpertForm::Sigmoid));
     let data = load_data(&cfg.data, seed, None).expect("data");
     let teacher = data
         .task
