@@ -8,11 +8,14 @@
 //! - [`run`]: one run — training plus every bound beside the measured gaps;
 //! - [`sweep`], [`sweep_cmd`]: `smoe sweep` / `smoe merge` (grids, resume, shards);
 //! - [`report`]: `smoe report` (summary.csv, SVG plots via [`plot`], report.md);
+//! - [`claims`], [`claims_cmd`]: `smoe claims` (each paper claim tested, `REPORT.md`);
 //! - [`stats`]: sweep statistics (paired t, Welch, Holm, the seed bootstrap);
 //! - [`slurm`]: the Slurm job-array script of a sweep (`smoe sweep --print-sbatch`);
 //! - [`git`]: the source's git commit, for run records.
 
 pub mod bound_cmd;
+pub mod claims;
+pub mod claims_cmd;
 pub mod config_io;
 pub mod git;
 pub mod inspect;

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use smoe_experiments::{bound_cmd, inspect, one_line, sweep_cmd, train_cmd};
+use smoe_experiments::{bound_cmd, claims_cmd, inspect, one_line, sweep_cmd, train_cmd};
 
 /// Train sparse Mixture-of-Experts models on the CPU and test learning theory.
 #[derive(Debug, Parser)]
@@ -30,6 +30,8 @@ enum Command {
     /// Print every term of every generalization bound for given k, T, m, d (or a checkpoint).
     #[command(allow_negative_numbers = true)]
     Bound(bound_cmd::BoundArgs),
+    /// Test each claim of the papers with its committed configs and write results/claims/REPORT.md.
+    Claims(claims_cmd::ClaimsArgs),
     /// Evaluate a checkpoint in f64 on given data: outputs, losses, gradients, routing.
     #[command(allow_negative_numbers = true)]
     Inspect(inspect::InspectArgs),
@@ -43,7 +45,7 @@ fn usage_error(e: &clap::Error) -> String {
         e.kind(),
         ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
     ) {
-        return "smoe: error: a subcommand is required: train, sweep, merge, report, bound or inspect (see smoe --help)".into();
+        return "smoe: error: a subcommand is required: train, sweep, merge, report, claims, bound or inspect (see smoe --help)".into();
     }
     let text = e.to_string();
     let msg: Vec<&str> = text
@@ -63,6 +65,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sweep(args) => sweep_cmd::run(&args),
         Command::Merge(args) => sweep_cmd::merge(&args),
         Command::Report(args) => sweep_cmd::report(&args),
+        Command::Claims(args) => claims_cmd::run(&args),
     }
 }
 

@@ -1,0 +1,18 @@
+//! C2: placeholder until its analysis lands.
+
+use anyhow::{Result, bail};
+
+use super::{ClaimContext, ClaimDef, ClaimOutcome};
+
+/// The claim's definition.
+pub static DEF: ClaimDef = ClaimDef {
+    id: "C2",
+    claim: "(not yet written)",
+    source: "(not yet written)",
+    arms: &[],
+    analyse,
+};
+
+fn analyse(_ctx: &ClaimContext<'_>) -> Result<ClaimOutcome> {
+    bail!("C2: analysis not written yet")
+}
