@@ -45,9 +45,10 @@ pub struct ClaimsArgs {
 /// Bad options or configs (before anything runs), unwritable output, a failing analysis.
 pub fn run(args: &ClaimsArgs) -> Result<()> {
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
-    let out = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from(if args.quick { QUICK_OUT } else { DEFAULT_OUT })
-    });
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(if args.quick { QUICK_OUT } else { DEFAULT_OUT }));
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

@@ -1,7 +1,6 @@
 //! Bounds beside every run, and `smoe bound`.
 
-mod common;
-
+use crate::common;
 use common::smoe;
 
 use serde_json::Value;

@@ -2,8 +2,7 @@
 //! restart, the winner the lowest final objective; a noisy gate under `[train.full_batch]` is
 //! a one-line error.
 
-mod common;
-
+use crate::common;
 use common::smoe;
 use std::path::Path;
 

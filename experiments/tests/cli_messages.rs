@@ -1,8 +1,7 @@
 //! Command-line messages say what is wrong: no subcommand names the subcommands; a negative
 //! number is read as a (bad) value, not as an unknown flag.
 
-mod common;
-
+use crate::common;
 use common::smoe;
 
 fn one_line_exit_2(args: &[&str]) -> String {

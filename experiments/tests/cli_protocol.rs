@@ -2,8 +2,7 @@
 //! one line on stderr (exit 2, nothing written); a step-budget run with early stopping and the
 //! `p10` margin prints the γ it chose in the summary's ramp label.
 
-mod common;
-
+use crate::common;
 use common::smoe;
 
 use smoe_train::RunRecord;

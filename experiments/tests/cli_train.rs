@@ -2,8 +2,7 @@
 //! writes nothing; a good run appends one parsable record; the committed default config is
 //! the built-in default.
 
-mod common;
-
+use crate::common;
 use common::smoe;
 use std::path::Path;
 

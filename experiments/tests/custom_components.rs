@@ -4,8 +4,7 @@
 //! record, gradient-checks the gate through the model in f64, then writes the records as a
 //! sweep folder and builds the report from it.
 
-mod common;
-
+use crate::common;
 use common::Gen;
 use std::collections::BTreeMap;
 use std::path::Path;

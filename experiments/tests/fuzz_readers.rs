@@ -6,7 +6,7 @@
 //! The default run uses a few hundred cases per reader; the documented long run is
 //!
 //! ```text
-//! SMOE_FUZZ_CASES=100000 cargo test -p smoe-experiments --test fuzz_readers
+//! SMOE_FUZZ_CASES=100000 cargo test -p smoe-experiments --test all fuzz_readers::
 //! ```
 
 use std::path::Path;

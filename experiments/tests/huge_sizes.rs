@@ -2,8 +2,7 @@
 //! whose headers lie, give one line `smoe: error: …` and exit code 2 — never an aborted
 //! allocation (exit 134), a panic or a wrapped number.
 
-mod common;
-
+use crate::common;
 use common::smoe;
 
 /// Runs `smoe train` with `args` and checks the one-line rejection; returns stderr.

@@ -2,8 +2,7 @@
 //! model's own forward pass, a recomputation of the loss, and central differences of that loss
 //! for a sample of entries of every tensor.
 
-mod common;
-
+use crate::common;
 use common::Gen;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -2,8 +2,7 @@
 //! dispatch and combine arrays match the model's own pass, and the written gradient of every
 //! tensor matches central differences of the written loss (logistic and squared).
 
-mod common;
-
+use crate::common;
 use std::path::Path;
 
 use common::{Gen, assert_one_line_error, smoe};

@@ -8,8 +8,7 @@
 //! regression -- --ignored` (absolute paths) compares two whole sweep folders the same way (how the committed
 //! results were checked after they were regenerated).
 
-mod common;
-
+use crate::common;
 use std::path::Path;
 
 use serde_json::Value;

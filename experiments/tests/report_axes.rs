@@ -2,8 +2,7 @@
 //! are that gate's cells; a squared-loss sweep reports MSE and R² with its plots and table;
 //! a grid or a folder whose lookups would be ambiguous fails with one line.
 
-mod common;
-
+use crate::common;
 use std::path::Path;
 
 use common::smoe;

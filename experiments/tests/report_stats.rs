@@ -2,8 +2,7 @@
 //! records, whose gaps, errors and bound totals are then overwritten with values whose
 //! trends are known, and the report is rebuilt from them.
 
-mod common;
-
+use crate::common;
 use std::path::Path;
 
 use serde_json::{Value, json};

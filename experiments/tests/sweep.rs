@@ -2,8 +2,7 @@
 //! unsharded sweep; --jobs 1 and --jobs 2 give identical records; summary.csv has its
 //! documented columns; every SVG is well-formed XML.
 
-mod common;
-
+use crate::common;
 use common::{records, smoe};
 use std::path::Path;
 use std::process::{Command, Stdio};

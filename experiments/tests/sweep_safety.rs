@@ -4,8 +4,7 @@
 //! byte-identical to their shards' lines and equal the unsharded sweep; bad names and grid
 //! ranges are refused before anything is written.
 
-mod common;
-
+use crate::common;
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::Write;

@@ -2,8 +2,7 @@
 //! expand and train, the records of soft runs carry no bounds with the reason while the
 //! sparse runs of the same sweep have them, and the report renders both kinds.
 
-mod common;
-
+use crate::common;
 use common::{records, smoe};
 
 /// The shipped soft-vs-sparse sweep with a classification task (so sparse runs have bounds),

@@ -3,8 +3,7 @@
 //! leaves no record, no temporary file and no folder it created; a good run writes both
 //! checkpoint files and exactly one record.
 
-mod common;
-
+use crate::common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};

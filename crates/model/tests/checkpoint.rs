@@ -1,8 +1,7 @@
 //! Save → load round trip (bit-exact, for every model of the catalogue and both float types)
 //! and the errors of a bad checkpoint.
 
-mod common;
-
+use crate::common;
 use std::path::{Path, PathBuf};
 
 use common::{describe_model, normal, rng};

@@ -8,8 +8,7 @@
 //! the trainer does; the mass is measured on fresh inputs at the end, and compared with the
 //! same trained router at the schedule's start (τ = 1), where the routing is far from sparse.
 
-mod common;
-
+use crate::common;
 use common::{normal, rng};
 use ndarray::{Array1, Axis};
 use smoe_experts::ExpertConfig;

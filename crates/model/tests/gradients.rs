@@ -8,8 +8,7 @@
 //! hidden pre-activation is ≥ 1e-3 from the ReLU kink. Gate parameters (the noisy gate's
 //! `W_noise`, zero at initialisation) are redrawn at random and noise gates replay fixed noise.
 
-mod common;
-
+use crate::common;
 use common::{describe, describe_model, noise_for, normal, randomize_gate_params, rng, uniform};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use smoe_experts::ExpertConfig;

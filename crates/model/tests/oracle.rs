@@ -3,8 +3,7 @@
 //! catalogue ([`ModelConfig::examples`]) and every gate of [`GateConfig::examples`] at many
 //! T and k, wherever the oracle applies (gates that select the top-k of their scores).
 
-mod common;
-
+use crate::common;
 use common::{describe, noise_for, normal, randomize_gate_params, rng, uniform};
 use ndarray::Array2;
 use smoe_experts::ExpertConfig;

@@ -5,8 +5,7 @@
 // the reference is written as plain index loops on purpose, close to the formulas
 #![allow(clippy::needless_range_loop)]
 
-mod common;
-
+use crate::common;
 use common::{normal, rng};
 use ndarray::{Array1, Array2};
 use smoe_experts::ExpertConfig;

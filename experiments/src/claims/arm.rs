@@ -67,8 +67,7 @@ pub fn resolve_text(text: &str, quick: bool) -> Result<(SweepConfig, String)> {
                         bail!("base must be a table");
                     };
                     for (field, v) in section {
-                        set_value(base, &field, v)
-                            .with_context(|| format!("quick.set.{field}"))?;
+                        set_value(base, &field, v).with_context(|| format!("quick.set.{field}"))?;
                     }
                 }
                 "grid" => {

@@ -74,7 +74,7 @@ pub fn quadratic(points: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
     };
     let d = det(&m);
     let scale = s[0] * s[2] * s[4];
-    if !(d.abs() > 1e-12 * scale.abs()) {
+    if d.is_nan() || d.abs() <= 1e-12 * scale.abs() {
         return None;
     }
     let mut coef = [0.0; 3];

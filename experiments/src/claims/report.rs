@@ -116,7 +116,10 @@ fn one_line(s: &str) -> String {
 }
 
 /// The verdict table (also what the README shows).
-pub fn verdict_table(outcomes: &[(&ClaimDef, Option<ClaimOutcome>)], sums: &[ClaimSummary]) -> String {
+pub fn verdict_table(
+    outcomes: &[(&ClaimDef, Option<ClaimOutcome>)],
+    sums: &[ClaimSummary],
+) -> String {
     let mut s = String::from(
         "| claim | source | verdict | primary statistic [95 % CI] | p_Holm (for / against) | regime |\n|---|---|---|---|---|---|\n",
     );
@@ -243,7 +246,11 @@ fn render(
             );
         }
         if !o.secondary.trim().is_empty() {
-            let _ = writeln!(s, "### Secondary (pre-registered)\n\n{}\n", o.secondary.trim());
+            let _ = writeln!(
+                s,
+                "### Secondary (pre-registered)\n\n{}\n",
+                o.secondary.trim()
+            );
         }
         if !o.exploratory.trim().is_empty() {
             let _ = writeln!(

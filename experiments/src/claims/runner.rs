@@ -110,7 +110,11 @@ pub fn run_claims(opts: &ClaimsOptions) -> Result<ClaimsOutcome> {
     let (mut ran, mut resumed, mut failed) = (0, 0, 0);
     for (id, arm, cfg, text) in &plans {
         let out = match opts.shard {
-            Some((i, n)) => opts.out.join("shards").join(format!("{i}-of-{n}")).join(arm.name),
+            Some((i, n)) => opts
+                .out
+                .join("shards")
+                .join(format!("{i}-of-{n}"))
+                .join(arm.name),
             None => {
                 let dir = arm_dir(&opts.out, arm.name);
                 merge_shards(&opts.out, arm.name, &dir)?;
