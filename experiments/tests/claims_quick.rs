@@ -136,3 +136,28 @@ fn quick_claims_report_is_complete_and_reproducible() {
     let fresh = check_structure(&b);
     assert_eq!(first, fresh, "claims.json differs between two fresh runs");
 }
+
+#[test]
+fn bad_claims_options_are_one_line_errors() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("x");
+    let out = out.to_str().expect("utf-8");
+    let e = crate::common::assert_one_line_error(
+        &smoe(&["claims", "--quick", "--only", "C9", "--out", out]),
+        "unknown claim",
+    );
+    assert!(
+        e.contains("C9") && e.contains("C1, C2, C3, C4, C5, C6, C7"),
+        "{e}"
+    );
+    let e = crate::common::assert_one_line_error(
+        &smoe(&["claims", "--quick", "--jobs", "0", "--out", out]),
+        "zero jobs",
+    );
+    assert!(e.contains("--jobs"), "{e}");
+    crate::common::assert_one_line_error(
+        &smoe(&["claims", "--quick", "--shard", "3/2", "--out", out]),
+        "bad shard",
+    );
+    assert!(!Path::new(out).join("runs").exists(), "nothing may run");
+}

@@ -24,3 +24,21 @@ fn every_path_in_the_architecture_doc_exists() {
     assert!(missing.is_empty(), "missing paths: {missing:?}");
     assert!(checked >= 40, "only {checked} paths found");
 }
+
+/// The README shows the committed claims report's verdict table, row for row (its links
+/// pointing into the report).
+#[test]
+fn readme_shows_the_claims_verdict_table() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let report = std::fs::read_to_string(root.join("results/claims/REPORT.md")).expect("report");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    let rows: Vec<String> = report
+        .lines()
+        .filter(|l| l.starts_with("| [C"))
+        .map(|l| l.replace("](#c", "](results/claims/REPORT.md#c"))
+        .collect();
+    assert_eq!(rows.len(), 7, "the report's verdict table has 7 rows");
+    for r in &rows {
+        assert!(readme.contains(r.as_str()), "README lacks the row {r}");
+    }
+}

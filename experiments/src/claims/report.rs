@@ -115,10 +115,12 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The verdict table (also what the README shows).
+/// The verdict table; each claim links to `{link}#c1` … (`link` empty inside the report,
+/// `results/claims/REPORT.md` in the README, which shows the same table).
 pub fn verdict_table(
     outcomes: &[(&ClaimDef, Option<ClaimOutcome>)],
     sums: &[ClaimSummary],
+    link: &str,
 ) -> String {
     let mut s = String::from(
         "| claim | source | verdict | primary statistic [95 % CI] | p_Holm (for / against) | regime |\n|---|---|---|---|---|---|\n",
@@ -129,7 +131,7 @@ pub fn verdict_table(
             (Some(v), Some(e)) => {
                 let _ = writeln!(
                     s,
-                    "| [{}](#{anchor}) {} | {} | **{}** | {}: {} | {} / {} | {} |",
+                    "| [{}]({link}#{anchor}) {} | {} | **{}** | {}: {} | {} / {} | {} |",
                     def.id,
                     one_line(def.claim),
                     one_line(def.source),
@@ -182,7 +184,7 @@ fn render(
         s,
         " (family of {tested}). A verdict is **supported** when the test favours the claim at p_Holm < 0.05 and every extra condition of the claim's decision rule holds; **not supported** when the test goes against the claim at p_Holm < 0.05 or the claim's own refutation rule fires; **inconclusive** otherwise. A seed is the unit of replication; cells of a claim share their seeds.\n"
     );
-    s.push_str(&verdict_table(outcomes, sums));
+    s.push_str(&verdict_table(outcomes, sums, ""));
     s.push('\n');
     for ((def, o), sum) in outcomes.iter().zip(sums) {
         let _ = writeln!(
@@ -231,8 +233,11 @@ fn render(
         }
         let _ = writeln!(
             s,
-            "**Verdict: {}** — {}. Regime: {}.\n",
+            "**Verdict: {}** ({} = {}, p_Holm = {}) — {}. Regime: {}.\n",
             sum.verdict.map_or("not run", Verdict::word),
+            one_line(&e.name),
+            e.show(),
+            sum.p_for_holm.map_or("–".into(), pval),
             sum.reason.as_deref().unwrap_or(""),
             one_line(&o.regime)
         );
