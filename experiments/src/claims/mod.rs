@@ -32,15 +32,7 @@ pub use runner::{ClaimsOptions, ClaimsOutcome, run_claims};
 
 /// The seven claims, in report order.
 pub fn all() -> [&'static ClaimDef; 7] {
-    [
-        &c1::DEF,
-        &c2::DEF,
-        &c3::DEF,
-        &c4::DEF,
-        &c5::DEF,
-        &c6::DEF,
-        &c7::DEF,
-    ]
+    [&c1::DEF, &c2::DEF, &c3::DEF, &c4::DEF, &c5::DEF, &c6::DEF, &c7::DEF]
 }
 
 /// Where `smoe claims` writes without `--out`.
