@@ -95,7 +95,7 @@ pub fn decide_on(data: &RankData, shape: &Ranked, params: &Ranked, set: &str) ->
                 worse.push(d.ci_high < 0.0);
                 Condition {
                     text: format!(
-                        "beats parameters / m on ψ_{letter} ({set}): ψ_{letter}(shape) − ψ_{letter}(params/m) = {} has its paired 95 % lower end above 0",
+                        "beats parameters / m on ψ_{letter} ({set}): needs the paired 95 % interval of ψ_{letter}(shape) − ψ_{letter}(params/m) above 0; it is {}",
                         d.show()
                     ),
                     met: d.ci_low > 0.0,
@@ -308,25 +308,26 @@ fn analyse(ctx: &ClaimContext<'_>) -> Result<ClaimOutcome> {
         .find_map(|l| l.record.as_ref())
         .and_then(|r| r.config.train.steps)
         .unwrap_or(0);
-    let mut qual = String::new();
+    let mut by_m: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
     for c in &done {
+        let e = by_m.entry(c.m).or_default();
+        e.1 += 1;
         if in_primary_set(c.m, vc(c)) {
-            let _ = write!(
-                qual,
-                "{}(T {}, W {}, layers {}, m {}, d_VC {})",
-                if qual.is_empty() { "" } else { "; " },
-                c.t,
-                c.coord("model.expert.width")
-                    .map_or("?".into(), crate::report::summary::show),
-                c.coord("model.expert.depth")
-                    .map_or("?".into(), crate::report::summary::show),
-                c.m,
-                num(vc(c))
-            );
+            e.0 += 1;
         }
     }
+    let qual = by_m
+        .iter()
+        .map(|(m, (q, n))| format!("{q} of {n} cells at m = {m}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let largest = done
+        .iter()
+        .filter(|c| in_primary_set(c.m, vc(c)))
+        .map(|c| vc(c))
+        .fold(0.0f64, f64::max);
     let setup = format!(
-        "Arm `{ARM}`: k = 1 MoEs with a learning router (`softmax_topk`; Kratsios et al.'s MoMLP sends each input to one expert), ReLU MLP experts, on mixture-of-linear data (d = 4, so that the routing term n L = 4 T competes with J W; 4 clusters, 5 % label noise, m_test = {mt}); Adam lr 0.01, batch 64, {steps} optimiser steps in every cell. Grid T ∈ {{{t}}} × width W ∈ {{{w}}} × hidden layers ∈ {{{j}}} (J = layers + 1 in the shape) × m ∈ {{{m}}}, {s} seeds shared by every cell; {failed} failed runs; {interp} of {n} cells interpolate (mean train error < {th}), {interp_primary} of them in the primary set.\n\n**Deviations from ../shared/CLAIMS.md, and why.** T = 32 is left out of the grid: d_VC = T max{{4T, J W}} ≥ 32 · 128 = 4096 there, so no T = 32 cell can have m ≥ 3 d_VC at m ≤ 8000 and none could enter the primary set, while its W = 128 cells are the most expensive of the grid (the Adam update of all T experts' weights dominates: a T = 32, W = 128, 3-layer run takes about 50 s of one core at 4000 steps). For the same budget reason every cell gets {steps} steps instead of 4000 (the same in every cell, so m is not a compute axis; C3 + C7 must fit 12 minutes of 2 cores).\n\n**Primary set** ({q} of {n} cells have m ≥ 3 d_VC{fb}): {qual}.",
+        "Arm `{ARM}`: k = 1 MoEs with a learning router (`softmax_topk`; Kratsios et al.'s MoMLP sends each input to one expert), ReLU MLP experts, on mixture-of-linear data (d = 4, so that the routing term n L = 4 T competes with J W; 4 clusters, 5 % label noise, m_test = {mt}); Adam lr 0.01, batch 64, {steps} optimiser steps in every cell. Grid T ∈ {{{t}}} × width W ∈ {{{w}}} × hidden layers ∈ {{{j}}} (J = layers + 1 in the shape) × m ∈ {{{m}}}, {s} seeds shared by every cell; {failed} failed runs; {interp} of {n} cells interpolate (mean train error < {th}), {interp_primary} of them in the primary set.\n\n**Deviations from ../shared/CLAIMS.md, and why.** T = 32 is left out of the grid: d_VC = T max{{4T, J W}} ≥ 32 · 128 = 4096 there, so no T = 32 cell can have m ≥ 3 d_VC at m ≤ 8000 and none could enter the primary set, while its W = 128 cells are the most expensive of the grid (the Adam update of all T experts' weights dominates: a T = 32, W = 128, 3-layer run took 50 s of one core at 4000 steps, measured on the shared, loaded machine). For the same budget reason every cell gets {steps} steps instead of 4000 (the same in every cell, so m is not a compute axis; C3 + C7 must fit 12 minutes of 2 cores).\n\n**Primary set**: the cells with m ≥ 3 d_VC, d_VC = T max{{4 T, J W}} ({q} of {n} cells{fb}): {qual}; the largest d_VC in it is {big}.",
         mt = m_test(lines),
         t = axis_values(&all, "model.experts").join(", "),
         w = axis_values(&all, "model.expert.width").join(", "),
@@ -341,11 +342,12 @@ fn analyse(ctx: &ClaimContext<'_>) -> Result<ClaimOutcome> {
         } else {
             ""
         },
-        qual = if qual.is_empty() { "none".into() } else { qual },
+        big = num(largest),
     );
     let primary_text = format!(
-        "On {set} ({cells} cells; cell = mean over its seeds), ψ_X is the mean Kendall τ of the measure vs the 0-1 gap along axis X at each setting of the other axes that has at least two cells in the set (missing cells skipped, not Jiang et al.'s complete-grid definition), Ψ the mean of the ψ's (THEORY.md §6). The measure is the `kratsios` bound, sqrt(2 d_VC ln(e m/d_VC)/m) + sqrt(ln(1/δ)/(2m)) with d_VC = T max{{d T, J W}} and constant 1 (THEORY.md §4); it ties where n L = 4 T ≥ J W (its ψ_W and ψ_J are then 0 on those settings). Baseline: parameters / m. Intervals: {B} seed-bootstrap draws (seed set resampled with replacement, the same draws for both measures, so differences are paired), 95 % percentile intervals. **Primary quantity: Ψ of the shape**; p_for = (1 + #{{draws with Ψ ≤ 0}})/(1 + B), p_against = (1 + #{{draws with Ψ ≥ 0}})/(1 + B). Decision rule: supported iff p_for (Holm over the seven claims) < 0.05 and the shape beats parameters / m on ψ_W and on ψ_J (paired 95 % interval of the difference above 0). Not supported iff p_against_Holm < 0.05, or (added here, since CLAIMS.md gives no refutation rule) parameters / m is significantly better on both ψ_W and ψ_J.\n\n{table}\n\nPaired differences (shape − parameters / m):\n\n{diff_table}",
+        "On {set} ({cells} cells; cell = mean over its seeds), ψ_X is the mean Kendall τ of the measure vs the 0-1 gap along axis X at each setting of the other axes that has at least two cells in the set (missing cells skipped, not Jiang et al.'s complete-grid definition), Ψ the mean of the ψ's (THEORY.md §6). The measure is the `kratsios` bound, sqrt(2 d_VC ln(e m/d_VC)/m) + sqrt(ln(1/δ)/(2m)) with d_VC = T max{{d T, J W}} and constant 1 (THEORY.md §4); it ties where n L = 4 T ≥ J W (its ψ_W and ψ_J are then 0 on those settings). Baseline: parameters / m. Intervals: {B} seed-bootstrap draws (seed set resampled with replacement, the same draws for both measures, so differences are paired), 95 % percentile intervals (with 5 seeds a draw's cell means are noisier than the means over every seed, so τ-type statistics are lower in the draws and the point estimate often sits at the top of its interval). **Primary quantity: Ψ of the shape**; p_for = (1 + #{{draws with Ψ ≤ 0}})/(1 + B), p_against = (1 + #{{draws with Ψ ≥ 0}})/(1 + B). Decision rule: supported iff p_for (Holm over the seven claims) < 0.05 and the shape beats parameters / m on ψ_W and on ψ_J (paired 95 % interval of the difference above 0). Not supported iff p_against_Holm < 0.05, or (added here, since CLAIMS.md gives no refutation rule) parameters / m is significantly better on both ψ_W and ψ_J.\n\n{table}\n\nPaired differences (shape − parameters / m):\n\n{diff_table}\n\n**Reading.** {reading}",
         cells = data.coords.len(),
+        reading = reading(&shape, &params, &data, &set),
         B = crate::stats::bootstrap::DEFAULT_DRAWS,
     );
     // secondary: every cell, whatever its d_VC
@@ -423,6 +425,39 @@ fn analyse(ctx: &ClaimContext<'_>) -> Result<ClaimOutcome> {
         plots,
         statistics: stats,
     })
+}
+
+/// Plain sentences: how well the shape ranks, and against parameters / m along W and J.
+fn reading(shape: &Ranked, params: &Ranked, data: &RankData, set: &str) -> String {
+    let mut s = match shape.estimate(Stat::Psi) {
+        Some(p) if p.ci_low > 0.0 => format!(
+            "On {set} the VC shape orders the cells like the 0-1 gap (Ψ = {}).",
+            p.show()
+        ),
+        Some(p) => format!("On {set} Ψ of the VC shape is {}.", p.show()),
+        None => String::new(),
+    };
+    for (name, letter) in [("width", "W"), ("depth", "J")] {
+        let Some(d) = data
+            .axis(name)
+            .and_then(|i| paired_diff(shape, params, Stat::Axis(i)))
+        else {
+            continue;
+        };
+        let verdict = if d.ci_low > 0.0 {
+            "the shape is better than parameters / m"
+        } else if d.ci_high < 0.0 {
+            "parameters / m is significantly better (the shape ties across J W wherever n L = 4 T ≥ J W, while the gap still moves)"
+        } else {
+            "the two are not told apart"
+        };
+        let _ = write!(
+            s,
+            " Along {letter}: shape − params/m = {}: {verdict}.",
+            d.show()
+        );
+    }
+    s
 }
 
 #[cfg(test)]
