@@ -21,6 +21,7 @@ pub mod c7;
 pub mod common;
 pub mod context;
 pub mod outcome;
+pub mod ranking;
 pub mod report;
 pub mod runner;
 

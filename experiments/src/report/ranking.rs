@@ -120,37 +120,37 @@ pub fn bounds_with_gaps(
     out
 }
 
-struct Stats {
-    tau: f64,
-    psi: Option<f64>,
-    per_axis: BTreeMap<usize, f64>,
+/// Kendall τ, granulated Ψ and each ψ_axis of one set of (measure, gap) points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    /// Kendall τ over all points.
+    pub tau: f64,
+    /// Granulated Ψ (`None` when the grid has no axis or Ψ is undefined).
+    pub psi: Option<f64>,
+    /// ψ per axis index (axes whose ψ is defined).
+    pub per_axis: BTreeMap<usize, f64>,
 }
 
-fn stats_of(s: &Summary, axes: &[&Axis], pts: &[(usize, f64, f64)]) -> Option<Stats> {
-    let (m, g): (Vec<f64>, Vec<f64>) = pts.iter().map(|p| (p.1, p.2)).unzip();
+/// τ, Ψ and ψ_axis of `points` = (coordinate index on each of `n_axes` axes, measure, gap),
+/// one point per cell, missing cells skipped ([`MissingCells::Skip`]); `None` when τ is
+/// undefined (fewer than two points, a non-finite value). A pure function of numbers.
+pub fn grid_stats(points: &[(Vec<usize>, f64, f64)], n_axes: usize) -> Option<Stats> {
+    let (m, g): (Vec<f64>, Vec<f64>) = points.iter().map(|p| (p.1, p.2)).unzip();
     let tau = kendall_tau(&m, &g).ok().filter(|t| t.is_finite())?;
     let mut out = Stats {
         tau,
         psi: None,
         per_axis: BTreeMap::new(),
     };
-    if axes.is_empty() {
+    if n_axes == 0 {
         return Some(out);
     }
-    let runs: Vec<GridRun<usize>> = pts
+    let runs: Vec<GridRun<usize>> = points
         .iter()
-        .map(|&(c, m, g)| GridRun {
-            coords: axes
-                .iter()
-                .map(|a| {
-                    s.cells[c]
-                        .coord(&a.name)
-                        .and_then(|v| a.values.iter().position(|x| x == v))
-                        .unwrap_or(0)
-                })
-                .collect(),
-            measure: m,
-            gap: g,
+        .map(|(c, m, g)| GridRun {
+            coords: c.clone(),
+            measure: *m,
+            gap: *g,
         })
         .collect();
     if let Ok(gk) = granulated_kendall(&runs, MissingCells::Skip) {
@@ -162,6 +162,27 @@ fn stats_of(s: &Summary, axes: &[&Axis], pts: &[(usize, f64, f64)]) -> Option<St
         }
     }
     Some(out)
+}
+
+fn stats_of(s: &Summary, axes: &[&Axis], pts: &[(usize, f64, f64)]) -> Option<Stats> {
+    let points: Vec<(Vec<usize>, f64, f64)> = pts
+        .iter()
+        .map(|&(c, m, g)| {
+            (
+                axes.iter()
+                    .map(|a| {
+                        s.cells[c]
+                            .coord(&a.name)
+                            .and_then(|v| a.values.iter().position(|x| x == v))
+                            .unwrap_or(0)
+                    })
+                    .collect(),
+                m,
+                g,
+            )
+        })
+        .collect();
+    grid_stats(&points, axes.len())
 }
 
 fn points(
