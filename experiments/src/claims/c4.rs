@@ -359,38 +359,44 @@ fn analyse(ctx: &ClaimContext<'_>) -> Result<ClaimOutcome> {
         "\n\nTheorem 1 rules out a uniform approximation (error ≤ max{1, ‖X‖/20} for every X with Lipschitz f, g); it does not say that one expert cannot lower the mean squared error on Gaussian inputs at all (the paper's Figure 4 shows n = 1 not lowering its loss); the line above says whether it did here.\n",
     );
 
-    // plots: loss curves per n, main and control, one figure per tokenisation
+    // plots: loss curves per n, one figure per tokenisation and arm
     let mut plots = Vec::new();
-    for &t in &TOKENS {
-        let mut series = Vec::new();
-        for (runs, tag) in [(&main, ""), (&norm, ", normalised tokens")] {
-            for &n in &NS {
-                let pts = mean_curve(runs, t, n, 10);
-                if !pts.is_empty() {
-                    series.push(Series {
-                        label: format!("n = {n}{tag}"),
-                        points: pts,
-                    });
-                }
-            }
+    for (runs, arm_tag, file_tag, what) in [
+        (&main, "", "", "no normalisation"),
+        (
+            &norm,
+            ", L2-normalised tokens (control b)",
+            "-normalized",
+            "control (b): L2-normalised tokens, so no n should fit",
+        ),
+    ] {
+        for &t in &TOKENS {
+            let series: Vec<Series> = NS
+                .iter()
+                .map(|&n| Series {
+                    label: format!("n = {n} (width {})", 10 * (10 / t) / n),
+                    points: mean_curve(runs, t, n, 10),
+                })
+                .filter(|s| !s.points.is_empty())
+                .collect();
+            let chart = LineChart {
+                title: format!("C4: Soft MoE on ‖x‖₂, {t} tokens of {}{arm_tag}", 10 / t),
+                x_label: "optimiser step".into(),
+                y_label: "fresh-batch MSE / Var(y) (geometric mean over seeds)".into(),
+                series,
+                log_x: false,
+                log_y: true,
+            };
+            let file = format!("c4-loss-curves-t{t}{file_tag}.svg");
+            plots.push(ctx.write_plot(
+                &file,
+                &chart.render()?,
+                &format!(
+                    "Training curves of the normalised MSE on fresh batches (every sample new, so also a test curve) per number of experts n at a fixed expert budget, {t} tokens of width {}, {what}; bands: 95 % t interval of the log over seeds.",
+                    10 / t
+                ),
+            )?);
         }
-        let chart = LineChart {
-            title: format!("C4: Soft MoE on ‖x‖₂, {t} tokens of {}", 10 / t),
-            x_label: "optimiser step".into(),
-            y_label: "fresh-batch MSE / Var(y) (geometric mean over seeds)".into(),
-            series,
-            log_x: false,
-            log_y: true,
-        };
-        let file = format!("c4-loss-curves-t{t}.svg");
-        plots.push(ctx.write_plot(
-            &file,
-            &chart.render()?,
-            &format!(
-                "Training curves of the normalised MSE on fresh batches (every sample new, so also a test curve) per number of experts n, {t} tokens of width {}, without and with L2-normalised tokens (control b); bands: 95 % t interval of the log over seeds.",
-                10 / t
-            ),
-        )?);
     }
     let mut series = Vec::new();
     for (runs, tag) in [(&main, ""), (&norm, ", normalised tokens")] {
