@@ -144,7 +144,8 @@ pub fn ols2(points: &[(f64, f64, f64)]) -> Option<(f64, f64, f64)> {
         s2y += u2 * v;
     }
     let det = s11 * s22 - s12 * s12;
-    if !(det > 1e-9 * s11 * s22) || !(s11 > 0.0 && s22 > 0.0) {
+    let regular = s11 > 0.0 && s22 > 0.0 && det > 1e-9 * s11 * s22;
+    if !regular {
         return None;
     }
     let b1 = (s22 * s1y - s12 * s2y) / det;
