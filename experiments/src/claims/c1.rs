@@ -334,7 +334,7 @@ fn analyse(ctx: &ClaimContext<'_>) -> Result<ClaimOutcome> {
                 let width = here.first().map_or(0, |r| r.width);
                 let interp = tr < INTERPOLATING;
                 if interp {
-                    interpolating_cells.push(format!("{design}, m = {m}, k = {k}"));
+                    interpolating_cells.push((m, format!("{design}, m = {m}, k = {k}")));
                 }
                 let ctag = format!("{tag}.k{k}");
                 stats.insert(format!("{ctag}.ramp"), g);
@@ -509,7 +509,11 @@ fn analyse(ctx: &ClaimContext<'_>) -> Result<ClaimOutcome> {
     } else {
         format!(
             "interpolating cells (mean train error < 0.01; their 0-1 gap is their test error): {}",
-            interpolating_cells.join("; ")
+            interpolating_cells
+                .iter()
+                .map(|(_, c)| c.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
         )
     };
     let setup = format!(
@@ -540,8 +544,9 @@ fn analyse(ctx: &ClaimContext<'_>) -> Result<ClaimOutcome> {
          p_against = 2 × the smaller of the two one-sided p (β < 0) (Bonferroni over the two designs): \"not supported\" needs evidence that the gap falls with k in at least one of the designs the claim must hold in; \
          the uncorrected minimum would overstate that evidence, and requiring both (the maximum) would call a claim that fails in one design merely inconclusive. \
          The estimate shown is the binding design's (the larger p_for).\n\n\
-         Rows at every (design, m) with Holm over the four rows (β > 0 side; secondary):\n\n{primary_rows}",
-        k_values(&all).len()
+         Rows at every (design, m) with Holm over the four rows (β > 0 side; secondary):\n\n{primary_rows}\n**What the rows say.** {}",
+        k_values(&all).len(),
+        reading(&rows, m_primary, &interpolating_cells)
     );
 
     let secondary = format!(
@@ -551,16 +556,42 @@ fn analyse(ctx: &ClaimContext<'_>) -> Result<ClaimOutcome> {
     let exploratory = format!(
         "Per-cell means (all seeds with every k) and the per-seed paired difference of the ramp gap to k = 1 with its 95 % t interval:\n\n{cells}"
     );
+    let interp_primary = interpolating_cells
+        .iter()
+        .filter(|(m, _)| *m == m_primary)
+        .count();
+    let interp_other = interpolating_cells.len() - interp_primary;
+    stats.insert(
+        "interpolating_cells_primary_m".into(),
+        interp_primary as f64,
+    );
+    let held: Vec<&str> = prim
+        .iter()
+        .filter(|r| r.slope.estimate.ci_low > 0.0)
+        .map(|r| r.design)
+        .collect();
     let regime = format!(
-        "T = {}, m = {m_primary}, both capacity designs (iso-expert, iso-active); {}",
+        "T = {}, m = {m_primary}, {}; {}{}",
         join(&t_values),
-        if interpolating_cells.is_empty() {
-            "no cell interpolates".to_string()
+        match held.len() {
+            0 => "in neither capacity design".to_string(),
+            1 => format!(
+                "the gap grows with k only in the {} design",
+                held.first().copied().unwrap_or("")
+            ),
+            _ => "in both capacity designs".to_string(),
+        },
+        if interp_primary == 0 {
+            format!("no cell at m = {m_primary} interpolates")
         } else {
+            format!("{interp_primary} interpolating cell(s) at m = {m_primary}")
+        },
+        if interp_other > 0 {
             format!(
-                "{} interpolating cell(s) flagged",
-                interpolating_cells.len()
+                " (the {interp_other} interpolating cell(s) at smaller m are outside the primary test)"
             )
+        } else {
+            String::new()
         }
     );
     Ok(ClaimOutcome {
@@ -579,6 +610,42 @@ fn analyse(ctx: &ClaimContext<'_>) -> Result<ClaimOutcome> {
         plots,
         statistics: stats,
     })
+}
+
+/// "rose", "fell" or "showed no clear trend" by where the 95 % interval lies.
+pub(super) fn direction(e: &Estimate) -> &'static str {
+    if e.ci_low > 0.0 {
+        "rose"
+    } else if e.ci_high < 0.0 {
+        "fell"
+    } else {
+        "showed no clear trend"
+    }
+}
+
+/// One sentence per (design, m) row: which way the gap went with k.
+fn reading(rows: &[Row], m_primary: usize, interp: &[(usize, String)]) -> String {
+    let mut out = Vec::new();
+    for r in rows {
+        let interpolating = interp
+            .iter()
+            .any(|(m, c)| *m == r.m && c.starts_with(r.design));
+        out.push(format!(
+            "{}, m = {}{}: the ramp gap {} with k (β̄ = {} per doubling of k){}.",
+            r.design,
+            r.m,
+            if r.m == m_primary { " (primary)" } else { "" },
+            direction(&r.slope.estimate),
+            r.slope.estimate.show(),
+            if interpolating {
+                "; interpolating cells there, so the gap is mostly the test error"
+            } else {
+                ""
+            }
+        ));
+    }
+    out.push("The iso-expert design adds active parameters with k (k experts of width 16), the iso-active design holds them fixed (k experts of width 32/k): a gap that grows with k only in iso-expert tracks the active capacity, not k itself.".into());
+    out.join(" ")
 }
 
 fn k_values(all: &[(&'static str, Run)]) -> Vec<usize> {

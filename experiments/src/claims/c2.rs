@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use anyhow::{Context, Result, bail};
 
-use super::c1::{INTERPOLATING, Run, complete_seeds, intersection_union, join, runs_of};
+use super::c1::{INTERPOLATING, Run, complete_seeds, direction, intersection_union, join, runs_of};
 use super::common::{SeedMean, ols, quadratic, seed_mean};
 use super::outcome::{Condition, Estimate, num, pval};
 use super::{Arm, ClaimContext, ClaimDef, ClaimOutcome, Primary};
@@ -438,9 +438,10 @@ fn analyse(ctx: &ClaimContext<'_>) -> Result<ClaimOutcome> {
          c > 0 means the gap grows faster than linearly in log T (a power law T^α with α > 0 is convex in log T); c < 0 means sub-log growth. \
          The claim must hold in every design, so p_for is the intersection-union test (the largest of the three designs' one-sided p for c < 0) and p_against = 3 × the smallest one-sided p for c > 0 (Bonferroni: one design with super-log growth refutes the claim). \
          **\"Supported\" therefore needs evidence of sub-log curvature in every design; a gap exactly linear in log T (c = 0) — which the claim allows — gives \"inconclusive\".** We keep this rule rather than an equivalence margin on c because no margin on c was fixed before the data and the gap's scale differs between designs; the per-design confidence intervals on c below show how much super-log curvature the data still allow. \
-         The estimate shown is the design least favourable to the claim (the largest t for c > 0).\n\n{design_text}",
+         The estimate shown is the design least favourable to the claim (the largest t for c > 0).\n\n{design_text}\n**What the rows say.** {}",
         t_all.len(),
         join(&k_all),
+        reading(&design_rows, &k_rows),
     );
     let secondary = format!(
         "Per (design, k): the curvature c with Holm over the {} rows (c > 0 side), the linear slope b of the gap per doubling of T, the power-law exponent for T ≥ {POWER_T_MIN} (per seed, the OLS slope of ln gap on ln T over the cells with a positive gap, mean over seeds with a t interval; T ≥ 8 only, up to T = {t_max}), and the curvature of the 0-1 gap. \
@@ -480,6 +481,44 @@ fn analyse(ctx: &ClaimContext<'_>) -> Result<ClaimOutcome> {
         plots,
         statistics: stats,
     })
+}
+
+/// One sentence per design: the curvature's side and the gap's slope per doubling of T.
+fn reading(design_rows: &[(&'static str, SeedMean)], k_rows: &[KRow]) -> String {
+    let mut out = Vec::new();
+    for (d, m) in design_rows {
+        let shape = if m.estimate.ci_low > 0.0 {
+            "convex in log2 T (faster than log T)"
+        } else if m.estimate.ci_high < 0.0 {
+            "concave in log2 T (slower than log T)"
+        } else {
+            "not distinguishable from linear in log2 T"
+        };
+        let slopes: Vec<String> = k_rows
+            .iter()
+            .filter(|r| r.design == *d)
+            .filter_map(|r| {
+                r.slope.as_ref().map(|s| {
+                    format!(
+                        "k = {}: {} ({})",
+                        r.k,
+                        s.estimate.show(),
+                        direction(&s.estimate)
+                    )
+                })
+            })
+            .collect();
+        out.push(format!(
+            "{d}: c̄ = {}, the ramp gap is {shape}; its linear slope per doubling of T: {}.",
+            m.estimate.show(),
+            if slopes.is_empty() {
+                "not computable".to_string()
+            } else {
+                slopes.join(", ")
+            }
+        ));
+    }
+    out.join(" ")
 }
 
 #[cfg(test)]
