@@ -644,7 +644,7 @@ fn reading(rows: &[Row], m_primary: usize, interp: &[(usize, String)]) -> String
             }
         ));
     }
-    out.push("The iso-expert design adds active parameters with k (k experts of width 16), the iso-active design holds them fixed (k experts of width 32/k): a gap that grows with k only in iso-expert tracks the active capacity, not k itself.".into());
+    out.push("Neither design separates k from capacity: iso-expert keeps the total expert parameters fixed (16 experts of width 16) and adds active ones with k; iso-active keeps the active width at 32 while the total expert parameters fall as 1/k (16 experts of width 32/k). A gap that rises with k in iso-expert and falls with k in iso-active follows the capacity the design moves, not k.".into());
     out.join(" ")
 }
 
