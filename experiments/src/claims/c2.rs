@@ -451,11 +451,25 @@ fn analyse(ctx: &ClaimContext<'_>) -> Result<ClaimOutcome> {
     let exploratory = format!(
         "Per-cell means over the seeds with every T (ramp gap with its 95 % t interval):\n\n{cells}"
     );
+    let shapes: Vec<String> = design_rows
+        .iter()
+        .map(|(d, m)| {
+            let shape = if m.estimate.ci_low > 0.0 {
+                "faster than log T"
+            } else if m.estimate.ci_high < 0.0 {
+                "slower than log T"
+            } else {
+                "linear in log T not excluded"
+            };
+            format!("{d}: {shape}")
+        })
+        .collect();
     let regime = format!(
-        "m = {}, k ∈ {{{}}}, T from {} to {t_max}, three designs (iso-expert, iso-total, low-rank router); {}",
+        "m = {}, k ∈ {{{}}}, T from {} to {t_max} ({}); {}",
         join(&m_all),
         join(&k_all),
         t_all.first().copied().unwrap_or(0),
+        shapes.join("; "),
         if interpolating_cells.is_empty() {
             "no cell interpolates".to_string()
         } else {
