@@ -13,7 +13,11 @@ use crate::common::smoe;
 const WORDS: [&str; 3] = ["supported", "not_supported", "inconclusive"];
 
 fn run_quick(out: &Path, jobs: &str) -> String {
-    let o = smoe(&[
+    run_quick_with(out, jobs, &[])
+}
+
+fn run_quick_with(out: &Path, jobs: &str, extra: &[&str]) -> String {
+    let mut args = vec![
         "claims",
         "--quick",
         "--quiet",
@@ -21,7 +25,9 @@ fn run_quick(out: &Path, jobs: &str) -> String {
         jobs,
         "--out",
         out.to_str().expect("utf-8 path"),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let o = smoe(&args);
     let stdout = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(
         o.status.success(),
@@ -135,6 +141,16 @@ fn quick_claims_report_is_complete_and_reproducible() {
     run_quick(&b, "1");
     let fresh = check_structure(&b);
     assert_eq!(first, fresh, "claims.json differs between two fresh runs");
+    // two shards (as a Slurm array runs them), then the unsharded call merges and reports
+    let c = tmp.path().join("c");
+    for shard in ["1/2", "2/2"] {
+        let s = run_quick_with(&c, "1", &["--shard", shard]);
+        assert!(s.contains("shard done"), "{s}");
+    }
+    assert!(!c.join("REPORT.md").exists(), "a shard writes no report");
+    let merged = run_quick(&c, "2");
+    assert!(merged.starts_with("claims: 0 runs"), "{merged}");
+    assert_eq!(first, check_structure(&c), "sharded claims.json differs");
 }
 
 #[test]

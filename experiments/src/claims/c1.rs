@@ -13,9 +13,9 @@ use anyhow::{Context, Result, bail};
 use smoe_model::ModelConfig;
 use smoe_train::RunRecord;
 
-use super::common::{ols, scalar, seed_mean};
+use super::common::{intersection_union, ols, scalar, seed_mean};
 use super::outcome::{Condition, Estimate, num, pval};
-use super::{Arm, ClaimContext, ClaimDef, ClaimOutcome, Primary};
+use super::{ClaimContext, ClaimDef, ClaimOutcome, Primary};
 use crate::plot::{LineChart, Series};
 use crate::stats::holm;
 
@@ -24,16 +24,7 @@ pub static DEF: ClaimDef = ClaimDef {
     id: "C1",
     claim: "At fixed T the generalization gap of a top-k sparse MoE grows with k.",
     source: "Zhao, Wang & Wang (2024), Theorem 1 and Corollary 4 (the sqrt(k (1 + ln(T/k))) factor)",
-    arms: &[
-        Arm {
-            name: "c1-iso-expert",
-            text: include_str!("../../claims/c1-iso-expert.toml"),
-        },
-        Arm {
-            name: "c1-iso-active",
-            text: include_str!("../../claims/c1-iso-active.toml"),
-        },
-    ],
+    arms: &[arm!("c1-iso-expert"), arm!("c1-iso-active")],
     analyse,
 };
 
@@ -151,29 +142,6 @@ pub fn ols2(points: &[(f64, f64, f64)]) -> Option<(f64, f64, f64)> {
     let b1 = (s22 * s1y - s12 * s2y) / det;
     let b2 = (s11 * s2y - s12 * s1y) / det;
     Some((my - b1 * m1 - b2 * m2, b1, b2))
-}
-
-/// The intersection-union test of "β > 0 in every design" from each design's one-sided p
-/// for (p_greater) and against (p_less): `p_for` is the largest p_greater (every design must
-/// show β > 0), `p_against` the Bonferroni-corrected smallest p_less (one design with β < 0
-/// is enough to refute "in every design"), and the index of the binding design (the one with
-/// the largest p_greater).
-///
-/// # Errors
-/// No designs.
-pub fn intersection_union(p_greater: &[f64], p_less: &[f64]) -> Result<(f64, f64, usize)> {
-    if p_greater.is_empty() || p_greater.len() != p_less.len() {
-        bail!("the intersection-union test needs one p for and one against per design");
-    }
-    let mut bind = 0;
-    for (i, p) in p_greater.iter().enumerate() {
-        if *p > p_greater[bind] {
-            bind = i;
-        }
-    }
-    let min_less = p_less.iter().copied().fold(f64::INFINITY, f64::min);
-    let p_against = (min_less * p_less.len() as f64).min(1.0);
-    Ok((p_greater[bind], p_against, bind))
 }
 
 /// One (m, design) row of the slope tests.
@@ -702,19 +670,5 @@ mod tests {
             .collect();
         assert!(ols2(&col).is_none());
         assert!(ols2(&pts[..3]).is_none());
-    }
-
-    #[test]
-    fn intersection_union_takes_the_weaker_design() {
-        // design 0: p_for 0.01, p_against 0.99; design 1: p_for 0.20, p_against 0.80
-        let (pf, pa, bind) = intersection_union(&[0.01, 0.20], &[0.99, 0.80]).unwrap();
-        assert_eq!(bind, 1);
-        assert!((pf - 0.20).abs() < 1e-12);
-        assert!((pa - 1.0).abs() < 1e-12); // 2 × 0.80 capped at 1
-        // one design clearly negative: 2 × 0.004 = 0.008 against
-        let (pf, pa, bind) = intersection_union(&[0.001, 0.996], &[0.999, 0.004]).unwrap();
-        assert_eq!(bind, 1);
-        assert!((pf - 0.996).abs() < 1e-12 && (pa - 0.008).abs() < 1e-12);
-        assert!(intersection_union(&[], &[]).is_err());
     }
 }

@@ -11,10 +11,10 @@ use std::fmt::Write as _;
 
 use anyhow::{Context, Result, bail};
 
-use super::c1::{INTERPOLATING, Run, complete_seeds, direction, intersection_union, join, runs_of};
-use super::common::{SeedMean, ols, quadratic, seed_mean};
+use super::c1::{INTERPOLATING, Run, complete_seeds, direction, join, runs_of};
+use super::common::{SeedMean, intersection_union, ols, quadratic, seed_mean};
 use super::outcome::{Condition, Estimate, num, pval};
-use super::{Arm, ClaimContext, ClaimDef, ClaimOutcome, Primary};
+use super::{ClaimContext, ClaimDef, ClaimOutcome, Primary};
 use crate::plot::{LineChart, Series};
 use crate::stats::holm;
 
@@ -24,18 +24,9 @@ pub static DEF: ClaimDef = ClaimDef {
     claim: "At fixed k the generalization gap of a top-k sparse MoE grows no faster than log T.",
     source: "Zhao, Wang & Wang (2024), Theorem 1 and Corollary 4 (the 1 + ln(T/k) factor)",
     arms: &[
-        Arm {
-            name: "c2-iso-expert",
-            text: include_str!("../../claims/c2-iso-expert.toml"),
-        },
-        Arm {
-            name: "c2-iso-total",
-            text: include_str!("../../claims/c2-iso-total.toml"),
-        },
-        Arm {
-            name: "c2-low-rank",
-            text: include_str!("../../claims/c2-low-rank.toml"),
-        },
+        arm!("c2-iso-expert"),
+        arm!("c2-iso-total"),
+        arm!("c2-low-rank"),
     ],
     analyse,
 };

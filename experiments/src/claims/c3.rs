@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 
 use super::outcome::{Condition, Estimate, Primary, num, pval};
 use super::ranking::{RankData, RankEst, Ranked, Stat, paired_diff, put};
-use super::{Arm, ClaimContext, ClaimDef, ClaimOutcome};
+use super::{ClaimContext, ClaimDef, ClaimOutcome};
 use crate::plot::{Bar, BarChart};
 use crate::report::summary::{INTERPOLATION_THRESHOLD, Summary};
 
@@ -24,10 +24,7 @@ pub static DEF: ClaimDef = ClaimDef {
     id: "C3",
     claim: "at fixed m, the factor sqrt(k (1 + ln(T/k))) ranks the (k, T) cells like the measured ramp gap, at least as well as the simplest baselines",
     source: "Zhao, Wang & Wang (2024), arXiv 2403.17404, Theorem 1 (its sqrt(k (1 + log(T/k))) sparsity factor)",
-    arms: &[Arm {
-        name: "c3-kt-grid",
-        text: include_str!("../../claims/c3-kt-grid.toml"),
-    }],
+    arms: &[arm!("c3-kt-grid")],
     analyse,
 };
 

@@ -15,7 +15,7 @@ use smoe_train::RunRecord;
 
 use super::common::{scalar, seed_mean, spearman};
 use super::outcome::{Condition, Estimate, Primary, num, pval};
-use super::{Arm, ClaimContext, ClaimDef, ClaimOutcome};
+use super::{ClaimContext, ClaimDef, ClaimOutcome};
 use crate::plot::{LineChart, Series};
 use crate::stats::paired_t;
 
@@ -24,16 +24,7 @@ pub static DEF: ClaimDef = ClaimDef {
     id: "C4",
     claim: "A Soft MoE with a single expert cannot fit the L2 norm ‖x‖₂, while several smaller experts with the same total expert parameters can.",
     source: "Chung, Malik, Schneider, Li & Singh (2024), Beyond Parameter Count: Implicit Bias in Soft Mixture of Experts, Theorem 1 and App. C (Figure 4)",
-    arms: &[
-        Arm {
-            name: MAIN,
-            text: include_str!("../../claims/c4-l2-norm.toml"),
-        },
-        Arm {
-            name: NORMALIZED,
-            text: include_str!("../../claims/c4-normalized.toml"),
-        },
-    ],
+    arms: &[arm!("c4-l2-norm"), arm!("c4-normalized")],
     analyse,
 };
 

@@ -10,12 +10,12 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use smoe_train::RunRecord;
 
-use super::common::{SeedMean, scalar, seed_mean};
+use super::common::{SeedMean, intersection_union, scalar, seed_mean};
 use super::outcome::{Condition, Estimate, Primary, num, pval};
-use super::{Arm, ClaimContext, ClaimDef, ClaimOutcome};
+use super::{ClaimContext, ClaimDef, ClaimOutcome};
 use crate::plot::{LineChart, Series};
 use crate::stats::holm;
 
@@ -24,16 +24,7 @@ pub static DEF: ClaimDef = ClaimDef {
     id: "C5",
     claim: "In a trained Soft MoE, the k = n/4 experts Algorithm 1 keeps (largest column sums of the combine weights) give a higher accuracy than k experts drawn at random.",
     source: "Chung, Malik, Schneider, Li & Singh (2024), Beyond Parameter Count: Implicit Bias in Soft Mixture of Experts, Algorithm 1, Table 1 and Figure 2",
-    arms: &[
-        Arm {
-            name: SMALL,
-            text: include_str!("../../claims/c5-small.toml"),
-        },
-        Arm {
-            name: LARGE,
-            text: include_str!("../../claims/c5-large.toml"),
-        },
-    ],
+    arms: &[arm!("c5-small"), arm!("c5-large")],
     analyse,
 };
 
@@ -81,24 +72,6 @@ fn paired_diffs(runs: &[Run], n: usize, a: &str, b: &str) -> Vec<f64> {
     by.into_values().collect()
 }
 
-/// The intersection–union test of "the mean is > 0 at every n" from the per-n tests: p for
-/// the claim = the largest one-sided p (each test at level α, so the intersection is at
-/// level α without a correction); p against = Bonferroni over the n of the smallest
-/// one-sided p against (evidence that the mean is < 0 at some n). Returns
-/// `(index of the weakest n, p_for, p_against)`.
-fn intersection_union(p_greater: &[f64], p_less: &[f64]) -> Option<(usize, f64, f64)> {
-    if p_greater.is_empty() || p_greater.len() != p_less.len() {
-        return None;
-    }
-    let (iw, &pf) = p_greater
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))?;
-    let pmin = p_less.iter().copied().fold(f64::INFINITY, f64::min);
-    let pa = (pmin * p_less.len() as f64).min(1.0);
-    Some((iw, pf, pa))
-}
-
 /// Mean and 95 % t interval of `v` (the value itself with one entry).
 fn mean_ci(v: &[f64]) -> Option<(f64, f64, f64)> {
     match v.len() {
@@ -143,9 +116,9 @@ fn analyse(ctx: &ClaimContext<'_>) -> Result<ClaimOutcome> {
     }
     let pg: Vec<f64> = tests.iter().map(|t| t.1.p_greater).collect();
     let pl: Vec<f64> = tests.iter().map(|t| t.1.p_less).collect();
-    let Some((iw, p_for, p_against)) = intersection_union(&pg, &pl) else {
-        bail!("C5: no per-n tests");
-    };
+    // p for: the largest per-n p (every n must show the advantage); p against: Bonferroni
+    // over the n of the smallest p against
+    let (p_for, p_against, iw) = intersection_union(&pg, &pl).context("C5: the per-n tests")?;
     let holm_for = holm(&pg)?;
     let weakest = &tests[iw];
     st.insert("primary.weakest_n".into(), weakest.0 as f64);
@@ -373,19 +346,5 @@ mod tests {
         assert!((d[0] - 0.3).abs() < 1e-12 && (d[1] - 0.1).abs() < 1e-12);
         assert_eq!(paired_diffs(&runs, 8, "largest", "random"), vec![0.0]);
         assert!(paired_diffs(&runs, 16, "largest", "random").is_empty());
-    }
-
-    #[test]
-    fn intersection_union_takes_the_weakest_n() {
-        let (i, pf, pa) = intersection_union(&[0.01, 0.2, 0.03], &[0.99, 0.8, 0.01]).unwrap();
-        assert_eq!(i, 1);
-        assert!((pf - 0.2).abs() < 1e-15);
-        assert!((pa - 0.03).abs() < 1e-15);
-        let (_, _, pa) = intersection_union(&[0.5], &[0.5]).unwrap();
-        assert!((pa - 0.5).abs() < 1e-15);
-        let (_, _, pa) = intersection_union(&[0.9, 0.9], &[0.6, 0.7]).unwrap();
-        assert_eq!(pa, 1.0);
-        assert!(intersection_union(&[], &[]).is_none());
-        assert!(intersection_union(&[0.1], &[0.1, 0.2]).is_none());
     }
 }

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use anyhow::{Context, Result, bail};
 
 use super::outcome::{Condition, Estimate, Primary, num, pval};
-use super::{Arm, ClaimContext, ClaimDef, ClaimOutcome};
+use super::{ClaimContext, ClaimDef, ClaimOutcome};
 use crate::plot::{LineChart, Series};
 use crate::stats::{SeedBootstrap, percentile_ci, t_quantile};
 use crate::sweep::LineStatus;
@@ -22,17 +22,8 @@ use crate::sweep::LineStatus;
 pub static DEF: ClaimDef = ClaimDef {
     id: "C6",
     claim: "Strongly identifiable (two-layer FFN, here sigmoid) experts of a softmax-gated MoE are estimated at a polynomial rate (the Voronoi loss D₁ of the least-squares fit falls like n^(-1/2) up to log n), linear experts are not",
-    source: "Nguyen, Ho & Rinaldo, On Least Squares Estimation in Softmax Gating Mixture of Experts (arXiv 2402.02952, ICML 2024): Theorem 2 (strongly identifiable experts, D₁ = O_P(sqrt(log n / n))) and Theorem 3 (linear/polynomial experts: a minimax lower bound for every Voronoi loss D₂,ᵣ, slower than any polynomial); restated in the abstract of arXiv 2503.03213 (seed 002: polynomially many samples for FFN experts, exponentially many for linear ones)",
-    arms: &[
-        Arm {
-            name: "c6-sigmoid",
-            text: include_str!("../../claims/c6-sigmoid.toml"),
-        },
-        Arm {
-            name: "c6-linear",
-            text: include_str!("../../claims/c6-linear.toml"),
-        },
-    ],
+    source: "Nguyen, Ho & Rinaldo (2025), arXiv 2503.03213 (seed 002, abstract: polynomially many samples for FFN experts, exponentially many for linear ones); the rates D₁ = O_P(sqrt(log n / n)) and the linear-expert lower bound as in Nguyen, Ho & Rinaldo, arXiv 2402.02952, Theorems 2 and 3 (numbering not checked against the paper)",
+    arms: &[arm!("c6-sigmoid"), arm!("c6-linear")],
     analyse,
 };
 

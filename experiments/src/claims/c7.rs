@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use super::c3::{axis_values, m_test};
 use super::outcome::{Condition, Estimate, Primary, num, pval};
 use super::ranking::{RankData, RankEst, Ranked, Stat, paired_diff, put};
-use super::{Arm, ClaimContext, ClaimDef, ClaimOutcome};
+use super::{ClaimContext, ClaimDef, ClaimOutcome};
 use crate::plot::{Bar, BarChart};
 use crate::report::summary::{CellSummary, INTERPOLATION_THRESHOLD, Summary};
 
@@ -22,10 +22,7 @@ pub static DEF: ClaimDef = ClaimDef {
     id: "C7",
     claim: "the VC-dimension shape L max{nL, JW} of a mixture of L MLP experts ranks the (T, W, J, m) cells like the measured 0-1 gap, better than parameters / m along width and depth",
     source: "Kratsios, Sáez de Ocáriz Borde, Furuya & Law (2024), arXiv 2402.03460, the MoMLP VC-dimension bound Õ(L max{nL, JW}) (abstract; the seed gives no theorem number)",
-    arms: &[Arm {
-        name: "c7-vc-grid",
-        text: include_str!("../../claims/c7-vc-grid.toml"),
-    }],
+    arms: &[arm!("c7-vc-grid")],
     analyse,
 };
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use smoe_train::RunRecord;
 
 use super::outcome::Estimate;
@@ -175,6 +175,29 @@ pub fn ranks(v: &[f64]) -> Vec<f64> {
     r
 }
 
+/// The intersection-union test of "β > 0 in every design" from each design's (or each setting's) one-sided
+/// p for (p_greater) and against (p_less): `p_for` is the largest p_greater (every design must
+/// show β > 0), `p_against` the Bonferroni-corrected smallest p_less (one design with β < 0
+/// is enough to refute "in every design"), and the index of the binding design (the one with
+/// the largest p_greater).
+///
+/// # Errors
+/// No designs, or the two lists differ in length.
+pub fn intersection_union(p_greater: &[f64], p_less: &[f64]) -> Result<(f64, f64, usize)> {
+    if p_greater.is_empty() || p_greater.len() != p_less.len() {
+        bail!("the intersection-union test needs one p for and one against per design");
+    }
+    let mut bind = 0;
+    for (i, p) in p_greater.iter().enumerate() {
+        if *p > p_greater[bind] {
+            bind = i;
+        }
+    }
+    let min_less = p_less.iter().copied().fold(f64::INFINITY, f64::min);
+    let p_against = (min_less * p_less.len() as f64).min(1.0);
+    Ok((p_greater[bind], p_against, bind))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,5 +240,19 @@ mod tests {
         assert!((spearman(&x, &[4.0, 3.0, 2.0, 1.0]).unwrap() + 1.0).abs() < 1e-12);
         assert_eq!(ranks(&[3.0, 1.0, 3.0]), vec![2.5, 1.0, 2.5]);
         assert!(spearman(&x, &[1.0; 4]).is_none());
+    }
+
+    #[test]
+    fn intersection_union_takes_the_weaker_design() {
+        // design 0: p_for 0.01, p_against 0.99; design 1: p_for 0.20, p_against 0.80
+        let (pf, pa, bind) = intersection_union(&[0.01, 0.20], &[0.99, 0.80]).unwrap();
+        assert_eq!(bind, 1);
+        assert!((pf - 0.20).abs() < 1e-12);
+        assert!((pa - 1.0).abs() < 1e-12); // 2 × 0.80 capped at 1
+        // one design clearly negative: 2 × 0.004 = 0.008 against
+        let (pf, pa, bind) = intersection_union(&[0.001, 0.996], &[0.999, 0.004]).unwrap();
+        assert_eq!(bind, 1);
+        assert!((pf - 0.996).abs() < 1e-12 && (pa - 0.008).abs() < 1e-12);
+        assert!(intersection_union(&[], &[]).is_err());
     }
 }

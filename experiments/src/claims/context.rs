@@ -35,7 +35,8 @@ pub struct ClaimContext<'a> {
     pub out: &'a Path,
     /// Whether these are the `--quick` settings.
     pub quick: bool,
-    /// Arm name → every line of its `runs.jsonl`.
+    /// Arm name → every line of its `runs.jsonl`, sorted by cell index and key (grid order,
+    /// whatever order the runs finished in).
     pub lines: BTreeMap<&'static str, Vec<SweepLine>>,
 }
 
@@ -51,7 +52,7 @@ impl ClaimContext<'_> {
             .with_context(|| format!("{}: no records of arm {arm}", self.def.id))
     }
 
-    /// The records of `arm`'s successful runs, in file order.
+    /// The records of `arm`'s successful runs, in grid order (cell index, then key).
     ///
     /// # Errors
     /// `arm` is not one of the claim's arms.

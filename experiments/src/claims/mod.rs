@@ -10,6 +10,16 @@
 //! - [`report`]: `REPORT.md` and `claims.json`;
 //! - [`c1`] … [`c7`]: one module per claim: its arms and its analysis.
 
+/// The [`Arm`] named `$name`, its text embedded from `experiments/claims/$name.toml`.
+macro_rules! arm {
+    ($name:literal) => {
+        $crate::claims::Arm {
+            name: $name,
+            text: include_str!(concat!("../../claims/", $name, ".toml")),
+        }
+    };
+}
+
 pub mod arm;
 pub mod c1;
 pub mod c2;

@@ -181,7 +181,11 @@ pub fn write(out: &Path, quick: bool) -> Result<PathBuf> {
         for arm in def.arms {
             let path = arm_dir(out, arm.name).join(RUNS);
             if path.is_file() {
-                lines.insert(arm.name, read_lines(&path)?);
+                // grid order, not finishing order: sums over records then do not depend on
+                // the job count or on how shards were merged
+                let mut l = read_lines(&path)?;
+                l.sort_by(|a, b| (a.cell, &a.key).cmp(&(b.cell, &b.key)));
+                lines.insert(arm.name, l);
             }
         }
         if def.arms.is_empty() || lines.len() < def.arms.len() {
