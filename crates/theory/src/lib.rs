@@ -20,6 +20,10 @@
 //!   confidence term), [`d1_bound`] at the learned pattern (heuristic) and over all patterns
 //!   (§1.6 Step 4), [`d1_a2_bound`] (§1.6 Remark, softmax-weighted gates),
 //!   [`kratsios_vc_shape`] (§4, constant 1).
+//! - **PAC-Bayes** (§5, Dziugaite & Roy 2017): [`kl_bernoulli`] and its bisection inverse
+//!   [`kl_inverse_upper`], [`gaussian_kl`] of a diagonal Gaussian posterior from an isotropic
+//!   prior, the prior-variance grid [`PriorGrid`] with its union-bound price, [`b_re`] and the
+//!   final [`certificate`]; [`binomial_tail_bound`], the test-set bound beside it.
 //! - **Labels** ([`Validity`], §1.8 item 2): `valid`, `valid_a2` ("valid (A2 remark)"),
 //!   `restated`, `heuristic`, `shape`, `outside_assumptions`; the gate's case A1/A2 is
 //!   [`GateWeights`] ([`gate_weights`]). Norm budgets read off the trained weights are rounded
@@ -122,9 +126,11 @@ mod expert;
 mod gate_case;
 mod inputs;
 mod interface;
+mod kl;
 mod linear;
 mod measure;
 mod norms;
+mod pac_bayes;
 mod rank;
 mod registry;
 mod report;
@@ -150,11 +156,13 @@ pub use expert::{
 pub use gate_case::{GateWeights, gate_outside_proofs, gate_weights};
 pub use inputs::{BoundInputs, RouterComplexity, WhatIf};
 pub use interface::{Bound, BoundValue, GapLoss};
+pub use kl::{binomial_tail_bound, kl_bernoulli, kl_inverse_upper};
 pub use linear::{
     EXACT_MAX_N, LinearClosedForm, LinearMonteCarlo, MAX_MC_DRAWS, linear_rademacher_closed_form,
     linear_rademacher_exact, linear_rademacher_monte_carlo,
 };
 pub use norms::{LayerWeights, frobenius_norm, norm_2_1_rows, spectral_norm, sum_sq_row_norms};
+pub use pac_bayes::{Certificate, PriorGrid, b_re, certificate, gaussian_kl};
 pub use rank::{
     AxisKendall, GranulatedKendall, GridRun, MissingCells, granulated_kendall, kendall_tau,
 };
