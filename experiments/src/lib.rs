@@ -4,6 +4,7 @@
 //! - [`config_io`]: TOML configs with `--set key=value` overrides;
 //! - [`train_cmd`]: `smoe train` (progress bar, record, summary table);
 //! - [`bound_cmd`]: `smoe bound` (every term of every bound, what-if or for a checkpoint);
+//! - [`certify_cmd`]: `smoe certify` (a PAC-Bayes certificate for a run or checkpoint);
 //! - [`inspect`]: `smoe inspect` (f64 evaluation and gradients of a checkpoint, as .npy files);
 //! - [`run`]: one run — training plus every bound beside the measured gaps;
 //! - [`sweep`], [`sweep_cmd`]: `smoe sweep` / `smoe merge` (grids, resume, shards);
@@ -14,6 +15,7 @@
 //! - [`git`]: the source's git commit, for run records.
 
 pub mod bound_cmd;
+pub mod certify_cmd;
 pub mod claims;
 pub mod claims_cmd;
 pub mod config_io;

@@ -4,7 +4,9 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use smoe_experiments::{bound_cmd, claims_cmd, inspect, one_line, sweep_cmd, train_cmd};
+use smoe_experiments::{
+    bound_cmd, certify_cmd, claims_cmd, inspect, one_line, sweep_cmd, train_cmd,
+};
 
 /// Train sparse Mixture-of-Experts models on the CPU and test learning theory.
 #[derive(Debug, Parser)]
@@ -30,6 +32,9 @@ enum Command {
     /// Print every term of every generalization bound for given k, T, m, d (or a checkpoint).
     #[command(allow_negative_numbers = true)]
     Bound(bound_cmd::BoundArgs),
+    /// A PAC-Bayes certificate for a trained run (config, record or checkpoint).
+    #[command(allow_negative_numbers = true)]
+    Certify(certify_cmd::CertifyArgs),
     /// Test each claim of the papers with its committed configs and write results/claims/REPORT.md.
     Claims(claims_cmd::ClaimsArgs),
     /// Evaluate a checkpoint in f64 on given data: outputs, losses, gradients, routing.
@@ -45,7 +50,7 @@ fn usage_error(e: &clap::Error) -> String {
         e.kind(),
         ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
     ) {
-        return "smoe: error: a subcommand is required: train, sweep, merge, report, claims, bound or inspect (see smoe --help)".into();
+        return "smoe: error: a subcommand is required: train, sweep, merge, report, claims, certify, bound or inspect (see smoe --help)".into();
     }
     let text = e.to_string();
     let msg: Vec<&str> = text
@@ -66,6 +71,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Merge(args) => sweep_cmd::merge(&args),
         Command::Report(args) => sweep_cmd::report(&args),
         Command::Claims(args) => claims_cmd::run(&args),
+        Command::Certify(args) => certify_cmd::run(&args).map(|_| ()),
     }
 }
 

@@ -16,7 +16,7 @@ fn no_subcommand_names_the_subcommands() {
     let err = one_line_exit_2(&[]);
     assert_eq!(
         err.trim_end(),
-        "smoe: error: a subcommand is required: train, sweep, merge, report, claims, bound or inspect (see smoe --help)"
+        "smoe: error: a subcommand is required: train, sweep, merge, report, claims, certify, bound or inspect (see smoe --help)"
     );
 }
 

@@ -96,6 +96,12 @@ pub enum TheoryError {
         /// The model's error message.
         message: String,
     },
+    /// A PAC-Bayes certificate cannot be computed for this model, data or config.
+    #[error("certificate: {what}")]
+    Certify {
+        /// What is wrong, e.g. "needs labels ±1".
+        what: String,
+    },
     /// An exact computation that would take too long (exact enumeration over 2^m sign vectors).
     #[error("exact computation over {size} items is too large (at most {max})")]
     TooLarge {

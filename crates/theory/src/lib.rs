@@ -23,7 +23,10 @@
 //! - **PAC-Bayes** (§5, Dziugaite & Roy 2017): [`kl_bernoulli`] and its bisection inverse
 //!   [`kl_inverse_upper`], [`gaussian_kl`] of a diagonal Gaussian posterior from an isotropic
 //!   prior, the prior-variance grid [`PriorGrid`] with its union-bound price, [`b_re`] and the
-//!   final [`certificate`]; [`binomial_tail_bound`], the test-set bound beside it.
+//!   final [`certificate`]; [`binomial_tail_bound`], the test-set bound beside it; the whole
+//!   pipeline for a trained model — posterior optimisation through a smooth routing
+//!   surrogate, Monte Carlo over re-routed sampled networks — in [`certify`]
+//!   ([`certify::certify`], [`certify::CertifyConfig`], [`certify::CertificateRecord`]).
 //! - **Labels** ([`Validity`], §1.8 item 2): `valid`, `valid_a2` ("valid (A2 remark)"),
 //!   `restated`, `heuristic`, `shape`, `outside_assumptions`; the gate's case A1/A2 is
 //!   [`GateWeights`] ([`gate_weights`]). Norm budgets read off the trained weights are rounded
@@ -120,6 +123,7 @@
 
 mod bounds;
 mod budget_grid;
+pub mod certify;
 mod d1_a2;
 mod error;
 mod expert;

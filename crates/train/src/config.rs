@@ -35,6 +35,10 @@ pub struct TrainConfig {
     pub aux: AuxConfig,
     /// Evaluation settings.
     pub eval: EvalConfig,
+    /// A PAC-Bayes certificate of the trained model (`[certify]`; default: none). Every run
+    /// of a sweep whose base config has it is certified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certify: Option<smoe_theory::certify::CertifyConfig>,
 }
 
 /// Optimiser kinds.
@@ -533,6 +537,16 @@ impl TrainConfig {
         self.validate_settings()?;
         self.check_full_batch_model(&self.model)?;
         self.validate_for_model(&self.model)?;
+        if let Some(c) = &self.certify {
+            c.validate()?;
+            if matches!(self.loss, LossConfig::Squared) {
+                return Err(bad(
+                    "certify",
+                    "on",
+                    "a certificate bounds the 0-1 error: it needs labels ±1, not the squared loss",
+                ));
+            }
+        }
         if let (Some(d), smoe_tasks::DataConfig::Synthetic(s)) = (self.data.dim(), &self.data) {
             self.check_workspace(d, s.m_train)?;
         }

@@ -18,6 +18,8 @@
 //!   k-subsets, routing margin, agreement with ground-truth groups; a soft model's dispatch
 //!   and combine entropies and combine mass);
 //! - [`subsets`]: a soft model's test metrics with only k experts kept per input, per rule;
+//! - [`certify`]: the PAC-Bayes certificate of a trained run (`[certify]`, the prior at the
+//!   initialisation or fitted on held-out rows), [`certify::certify_run`];
 //! - [`RunRecord`]: one JSON line per run, typed to its bounds, with a [`SCHEMA`] version and
 //!   [`RunRecord::scalars`], the one list of its named scalars.
 //!
@@ -38,6 +40,7 @@
 //! ```
 
 pub mod aux;
+pub mod certify;
 mod config;
 mod error;
 mod full_batch;

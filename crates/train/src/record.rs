@@ -173,6 +173,10 @@ pub struct RunRecord {
     /// (`[eval.subsets]`); omitted when off.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subsets: Vec<SubsetEval>,
+    /// The PAC-Bayes certificate of the trained model (`[certify]`, THEORY §5) with its parts
+    /// and the baselines beside it; omitted when off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<smoe_theory::certify::CertificateRecord>,
     /// Wall-clock timings.
     pub timings: Timings,
 }
@@ -258,6 +262,9 @@ impl RunRecord {
                     .into_iter()
                     .map(|(k, v)| (k, v.is_finite().then_some(v))),
             );
+        }
+        if let Some(c) = &self.certificate {
+            out.extend(c.scalars().into_iter().map(|(k, v)| (k, Some(v))));
         }
         if let Some(fb) = &self.full_batch {
             out.push(("full_batch.best_objective".into(), fb.best_objective));

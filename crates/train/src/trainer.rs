@@ -108,13 +108,20 @@ pub fn train_in(
     let mut model = build_model::<f32>(&cfg.model, data.train.dim(), cfg.seed)?;
     let loss = build_loss(&cfg.loss, cfg.eval.gamma.initial())?;
     let mut record = fit(cfg, model.as_mut(), loss.as_ref(), &data, on_epoch)?;
+    // early stopping trained on the fit set: hand back that one (the same seeded split)
+    let fit_set = match &cfg.train.early_stopping {
+        Some(es) => Some(validation_split(&data.train, es, cfg.seed)?.0),
+        None => None,
+    };
+    if let (Some(c), RunStatus::Ok) = (&cfg.certify, record.status) {
+        let train = fit_set.as_ref().unwrap_or(&data.train);
+        let cert =
+            crate::certify::certify_run(cfg, c, model.as_ref(), train, &data, &|_, _, _| {})?;
+        record.certificate = Some(cert);
+    }
     record.timings.total_secs = start.elapsed().as_secs_f64();
     let LoadedData { train, test, .. } = data;
-    // early stopping trained on the fit set: hand back that one (the same seeded split)
-    let train = match &cfg.train.early_stopping {
-        Some(es) => validation_split(&train, es, cfg.seed)?.0,
-        None => train,
-    };
+    let train = fit_set.unwrap_or(train);
     Ok(TrainOutcome {
         record,
         model,
@@ -324,6 +331,7 @@ pub fn fit(
         recovery,
         bounds_note,
         subsets,
+        certificate: None,
         timings: Timings {
             train_secs,
             eval_secs,
