@@ -262,6 +262,17 @@ pub fn summary(r: &RunRecord) -> String {
         r.timings.train_samples_per_sec,
         r.timings.eval_secs
     ));
+    if let Some(c) = &r.certificate {
+        s.push_str(&format!(
+            "PAC-Bayes certificate {:.4} (confidence {:.3}; KL/N {:.4}, ê_M {:.4}, stochastic test error {}; {:.1} s) — `smoe certify` shows every part\n",
+            c.bound,
+            c.confidence,
+            c.kl_per_param,
+            c.mc_error,
+            opt(c.stochastic_test_error),
+            c.total_secs
+        ));
+    }
     s
 }
 

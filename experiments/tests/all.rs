@@ -4,6 +4,7 @@
 
 mod claims_quick;
 mod cli_bound;
+mod cli_certify;
 mod cli_full_batch;
 mod cli_messages;
 mod cli_protocol;

@@ -42,6 +42,11 @@ fn every_run_config_trains_to_the_end() {
         if full.train.batch_size > 120 {
             sets.push("train.batch_size=60".into());
         }
+        if full.certify.is_some() {
+            sets.push("certify.steps=50".into());
+            sets.push("certify.samples=10".into());
+            sets.push("certify.test_samples=2".into());
+        }
         if full.train.full_batch.is_some() {
             sets.push("train.full_batch.max_iters=20".into());
             sets.push("train.full_batch.restarts=2".into());
@@ -52,6 +57,14 @@ fn every_run_config_trains_to_the_end() {
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
             .record;
         assert_eq!(rec.status, RunStatus::Ok, "{}", path.display());
+        if let Some(c) = &rec.certificate {
+            assert!(
+                c.bound > 0.0 && c.bound <= 1.0,
+                "{}: {}",
+                path.display(),
+                c.bound
+            );
+        }
         let fin = rec.final_eval.as_ref().expect("final evaluation");
         assert!(
             fin.test

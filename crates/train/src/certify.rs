@@ -66,7 +66,10 @@ pub fn certify_run(
             cfg.seed,
             progress,
         )?),
-        PriorMean::DataDependent { fraction } => {
+        PriorMean::DataDependent {
+            fraction,
+            from_prior,
+        } => {
             if data.config.fresh_batches() {
                 return Err(TrainError::InvalidConfig {
                     field: "certify.prior",
@@ -102,13 +105,20 @@ pub fn certify_run(
             let prior_error =
                 count_errors(prior_model.as_ref(), &bound_set)? as f64 / bound_set.len() as f64;
             let prior_mean = param_vector(&prior_model.params());
+            // Q starts at the prior's mean (its weights are the prior model's) or the run's
+            let start: &dyn Model<f32> = if from_prior {
+                prior_model.as_ref()
+            } else {
+                model
+            };
             Ok(certify(
-                model,
+                start,
                 &prior_mean,
                 PriorRecord {
                     kind: "data_dependent".into(),
                     m_prior: prior_rows.len(),
                     prior_error: Some(prior_error),
+                    start: if from_prior { "prior" } else { "trained" }.into(),
                 },
                 CertifyData {
                     train: &bound_set,

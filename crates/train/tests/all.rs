@@ -3,6 +3,7 @@
 //! `cargo test -p <crate> --test all <file>::`.
 
 mod catalogue;
+mod certify;
 mod data_files;
 mod determinism;
 mod divergence;

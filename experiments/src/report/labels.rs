@@ -14,6 +14,7 @@ pub fn bound_label(name: &str) -> String {
         "d1_learned" => "D1 at the learned pattern".into(),
         "d1_a2" => "D1, A2 case".into(),
         "kratsios" => "Kratsios et al. VC shape (constant 1)".into(),
+        "certificate" => "PAC-Bayes certificate (stochastic model)".into(),
         other => format!("bound {other}"),
     }
 }

@@ -503,6 +503,11 @@ pub fn render(
         )?;
     }
 
+    if let Some(sec) = super::certificates::section(lines) {
+        writeln!(md)?;
+        md.push_str(&sec);
+    }
+
     writeln!(md, "\n## Plots\n")?;
     for f in &figs.figures {
         writeln!(md, "![{}]({})\n\n*{}*\n", f.file, f.file, f.caption)?;

@@ -5,12 +5,14 @@
 //!   are looked up by the sweep's own axes, and a lookup that matches several is an error;
 //! - [`seeds`]: the per-seed values of every cell (and the ranking baselines);
 //! - [`trends`]: paired contrasts along each axis, Holm-corrected as one family;
+//! - [`certificates`]: the PAC-Bayes certificate table of certified runs;
 //! - [`ranking`]: the ranking tables with seed-bootstrap intervals and baselines;
 //! - [`protocol`]: the stopping and margin rules the records state;
 //! - [`labels`]: display names of bounds and validity labels;
 //! - [`figures`]: the SVG plots;
 //! - [`markdown`]: `report.md`, which reads on its own.
 
+pub mod certificates;
 pub mod figures;
 pub mod labels;
 pub mod markdown;

@@ -343,11 +343,23 @@ pub fn tables(s: &Summary, seeds: &SeedTable, lines: &[crate::sweep::SweepLine])
         if !s.scalars.iter().any(|n| n == gap) {
             continue;
         }
-        let these: Vec<(String, String, String)> = bounds
+        let mut these: Vec<(String, String, String)> = bounds
             .iter()
             .filter(|(_, g, _)| *g == gap)
             .map(|(n, _, v)| (format!("{n}.total"), bound_label(n), v.join(" / ")))
             .collect();
+        // the PAC-Bayes certificate bounds the stochastic model's 0-1 error
+        let certified = lines
+            .iter()
+            .filter_map(|l| l.record.as_ref())
+            .any(|r| r.certificate.is_some());
+        if gap == "gap_01" && certified {
+            these.push((
+                "certificate.bound".into(),
+                bound_label("certificate"),
+                "valid (PAC-Bayes, THEORY §5)".into(),
+            ));
+        }
         if these.is_empty() {
             continue;
         }

@@ -63,11 +63,19 @@ pub enum PriorMean {
         /// The fraction of the training set the prior is fitted on, in (0, 1) (default 0.5).
         #[serde(default = "default_fraction")]
         fraction: f64,
+        /// Start Q's mean at the prior's mean, as later PAC-Bayes work does (default true);
+        /// false starts it at the run's trained weights, which may sit far from the prior's.
+        #[serde(default = "default_true")]
+        from_prior: bool,
     },
 }
 
 fn default_fraction() -> f64 {
     0.5
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// Everything a certificate is computed with (`[certify]` in a run's config).
@@ -190,7 +198,7 @@ impl CertifyConfig {
         if let Surrogate::Dense { tau } = self.surrogate {
             pos("certify.surrogate.tau", tau)?;
         }
-        if let PriorMean::DataDependent { fraction } = self.prior {
+        if let PriorMean::DataDependent { fraction, .. } = self.prior {
             prob("certify.prior.fraction", fraction)?;
         }
         Ok(())

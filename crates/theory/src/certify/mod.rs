@@ -174,7 +174,7 @@ pub fn certify(
     let done = AtomicUsize::new(0);
     let tick = |stage, total| {
         let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-        if d % 10 == 0 || d == total {
+        if d.is_multiple_of(10) || d == total {
             progress(stage, d, total);
         }
     };
@@ -253,7 +253,7 @@ pub fn certify(
     })
 }
 
-/// ‖w_Q − w_trained‖₂: how far the optimisation moved the mean.
+/// ‖w_Q − w_start‖₂: how far the optimisation moved the mean.
 fn dist(mean: &[f64], model: &dyn Model<f32>) -> Result<f64> {
     let w = param_vector(&model.params());
     Ok(mean

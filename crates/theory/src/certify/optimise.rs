@@ -176,7 +176,7 @@ pub fn optimise(
             )));
         }
         losses.push(loss);
-        if (step + 1) % 50 == 0 {
+        if (step + 1).is_multiple_of(50) {
             tick(step + 1);
         }
     }

@@ -40,7 +40,7 @@ pub fn blocks(params: &[(String, usize)], separate: bool) -> Vec<Block> {
     if !separate {
         return vec![Block {
             name: "all",
-            ranges: vec![0..total],
+            ranges: std::iter::once(0..total).collect(),
         }];
     }
     let is_router = |n: &str| n.starts_with("router.") || n.starts_with("gate.") || n == "phi";

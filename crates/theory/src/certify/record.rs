@@ -27,6 +27,8 @@ pub struct PriorRecord {
     pub m_prior: usize,
     /// The prior model's error on the rows the certificate uses (data-dependent only).
     pub prior_error: Option<f64>,
+    /// Where Q's mean started: `trained` (the run's weights) or `prior` (the prior's mean).
+    pub start: String,
 }
 
 impl PriorRecord {
@@ -36,6 +38,7 @@ impl PriorRecord {
             kind: "init".into(),
             m_prior: 0,
             prior_error: None,
+            start: "trained".into(),
         }
     }
 }
@@ -90,15 +93,16 @@ pub struct CertificateRecord {
     pub objective_end: f64,
     /// The geometric mean of the posterior standard deviations.
     pub sigma_geometric_mean: f64,
-    /// ‖w_Q − w_trained‖₂.
+    /// ‖w_Q − w_start‖₂: how far the optimisation moved the mean from where it started.
     pub mean_shift: f64,
-    /// The deterministic trained model's error on the certificate's training rows.
+    /// The error of the deterministic model Q starts from (`prior.start`) on the
+    /// certificate's training rows.
     pub train_error: f64,
-    /// The deterministic model's test error.
+    /// That deterministic model's test error.
     pub test_error: Option<f64>,
     /// The stochastic model's test error (mean over its test draws).
     pub stochastic_test_error: Option<f64>,
-    /// The hold-out bound: the binomial-tail upper bound on the deterministic model's error
+    /// The hold-out bound: the binomial-tail upper bound on that deterministic model's error
     /// from its test errors, with probability ≥ 1 − `delta_holdout`.
     pub holdout_bound: Option<f64>,
     /// δ of the hold-out bound.
