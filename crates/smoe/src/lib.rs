@@ -16,7 +16,8 @@
 //! - training: [`fit`] (any model, any [`Loss`], given data), [`train`] (a config),
 //!   [`TrainConfig`], [`Logistic`], [`Squared`], [`RunRecord`], [`evaluate`];
 //! - theory: [`bound_report`], [`BoundReport`], the [`Bound`] interface and its registry
-//!   [`bounds`];
+//!   [`bounds`]; PAC-Bayes certificates: [`CertifyConfig`] (a run config's `[certify]`),
+//!   [`certify_run`] for a trained run, [`CertificateRecord`];
 //! - dense blocks and tools: [`Linear`], [`Activation`], [`Init`], [`Sgd`], [`Adam`],
 //!   [`Optimizer`], [`check_gradient`], [`stream_rng`], [`Progress`];
 //! - the crates themselves as [`nn`], [`router`], [`gating`], [`experts`], [`model`],
@@ -75,10 +76,12 @@ pub use smoe_tasks::{
     DataConfig, DataDescription, Dataset, ExpertForm, LoadedData, SoftmaxGatedTeacher, Targets,
     Task, TaskConfig, TaskError, load_data, npy, train_test_split,
 };
+pub use smoe_theory::certify::{CertificateRecord, CertifyConfig};
 pub use smoe_theory::{
     Bound, BoundReport, BoundSettings, BoundValue, MixingMeasure, VoronoiLoss, bound_report,
     bounds, model_voronoi_loss, voronoi_loss,
 };
+pub use smoe_train::certify::certify_run;
 pub use smoe_train::{
     EvalMetrics, Logistic, Loss, LossConfig, RunRecord, Squared, TrainConfig, TrainError, evaluate,
     fit, train,
