@@ -119,13 +119,17 @@ fn certificates_do_not_depend_on_the_thread_count() {
 fn a_data_dependent_prior_certifies_on_the_held_out_rows() {
     let mut cfg = config(0.05, 1200);
     if let Some(c) = &mut cfg.certify {
-        c.prior = PriorMean::DataDependent { fraction: 0.25 };
+        c.prior = PriorMean::DataDependent {
+            fraction: 0.25,
+            from_prior: true,
+        };
         c.steps = 500;
         c.samples = 50;
     }
     let c = certified(&cfg);
     assert_eq!(c.prior.kind, "data_dependent");
     assert_eq!((c.prior.m_prior, c.m), (300, 900));
+    assert_eq!(c.prior.start, "prior");
     let e = c.prior.prior_error.expect("the prior's error");
     assert!((0.0..=1.0).contains(&e));
     assert!(c.bound.is_finite() && c.bound <= 1.0);
