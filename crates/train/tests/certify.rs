@@ -8,14 +8,22 @@ use smoe_theory::{PriorGrid, b_re, certificate};
 use smoe_train::{TrainConfig, train};
 
 fn config(noise: f64, m: usize) -> TrainConfig {
-    let mut cfg = TrainConfig::default();
-    cfg.data = DataConfig::Synthetic(SyntheticData {
-        d: 8,
-        m_train: m,
-        m_test: 2000,
-        task: TaskConfig::MixtureOfLinear { clusters: 2, noise },
+    let mut cfg = TrainConfig {
+        data: DataConfig::Synthetic(SyntheticData {
+            d: 8,
+            m_train: m,
+            m_test: 2000,
+            task: TaskConfig::MixtureOfLinear { clusters: 2, noise },
+            ..Default::default()
+        }),
+        certify: Some(CertifyConfig {
+            steps: 3000,
+            samples: 200,
+            test_samples: 20,
+            ..Default::default()
+        }),
         ..Default::default()
-    });
+    };
     if let smoe_model::ModelConfig::Sparse(s) = &mut cfg.model {
         s.experts = 4;
         s.k = 2;
@@ -24,12 +32,6 @@ fn config(noise: f64, m: usize) -> TrainConfig {
     cfg.train.epochs = 40;
     cfg.train.batch_size = 64;
     cfg.eval.bounds = false;
-    cfg.certify = Some(CertifyConfig {
-        steps: 3000,
-        samples: 200,
-        test_samples: 20,
-        ..Default::default()
-    });
     cfg
 }
 
