@@ -9,13 +9,14 @@ experts run as one batched matmul (assignments over capacity are dropped, as in 
     python jax_moe.py --time --dispatch capacity ...        # training samples/s (JSON line)
 """
 
-import argparse
 import json
 import math
 import os
 import time
 
 import numpy as np
+
+import cli
 
 
 def setup(threads):
@@ -139,13 +140,6 @@ def timing(args):
 
 
 if __name__ == "__main__":
-    a = argparse.ArgumentParser()
-    a.add_argument("--check", nargs=4, metavar=("CKPT", "X", "Y", "LOSS_JSON"))
-    a.add_argument("--time", action="store_true")
-    a.add_argument("--dispatch", default="dense", choices=["dense", "capacity"])
-    for name, default in [("d", 32), ("T", 16), ("k", 2), ("width", 64), ("batch", 256),
-                          ("m", 8192), ("epochs", 2), ("threads", 2)]:
-        a.add_argument(f"--{name}", type=int, default=default)
-    args = a.parse_args()
+    args = cli.parser(["dense", "capacity"]).parse_args()
     setup(args.threads)
     check(args) if args.check else timing(args)

@@ -23,6 +23,8 @@ import sys
 import tempfile
 import time
 
+import cli
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 SMOE = os.path.join(ROOT, "target", "release", "smoe")
@@ -102,6 +104,11 @@ def check_losses(cfg, tmp):
     return worst
 
 
+def sizes(c):
+    """The size flags of config `c` for a competitor's timing run (2 threads)."""
+    return cli.size_flags(*c[1:6], M, EPOCHS, 2)
+
+
 VARIANTS = [
     ("smoe", "1 thread", lambda c, tmp: smoe_time(c, 1, tmp)),
     ("smoe", "2 threads", lambda c, tmp: smoe_time(c, 2, tmp)),
@@ -109,15 +116,12 @@ VARIANTS = [
 for disp in ["dense", "loop"]:
     for compiled, fw in [(False, "eager PyTorch"), (True, "torch.compile")]:
         VARIANTS.append((fw, disp, lambda c, tmp, disp=disp, compiled=compiled: run_json(
-            [PY, os.path.join(HERE, "torch_moe.py"), "--time", "--dispatch", disp,
-             "--d", str(c[1]), "--T", str(c[2]), "--k", str(c[3]), "--width", str(c[4]),
-             "--batch", str(c[5]), "--m", str(M), "--epochs", str(EPOCHS), "--threads", "2"]
+            [PY, os.path.join(HERE, "torch_moe.py"), "--time", "--dispatch", disp, *sizes(c)]
             + (["--compile"] if compiled else []))["samples_per_sec"]))
 for disp in ["dense", "capacity"]:
     VARIANTS.append(("JAX jit", disp, lambda c, tmp, disp=disp: run_json(
-        [PY, os.path.join(HERE, "jax_moe.py"), "--time", "--dispatch", disp, "--d", str(c[1]),
-         "--T", str(c[2]), "--k", str(c[3]), "--width", str(c[4]), "--batch", str(c[5]),
-         "--m", str(M), "--epochs", str(EPOCHS), "--threads", "2"])["samples_per_sec"]))
+        [PY, os.path.join(HERE, "jax_moe.py"), "--time", "--dispatch", disp, *sizes(c)]
+    )["samples_per_sec"]))
 
 
 def gemm_rates():

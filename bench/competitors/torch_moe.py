@@ -12,7 +12,6 @@ combine weights; `loop` gathers each expert's rows and runs it on them alone.
     python torch_moe.py --time --d 32 --T 16 --k 2 ...        # training samples/s (JSON line)
 """
 
-import argparse
 import json
 import time
 
@@ -20,6 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.numpy import load_file
+
+import cli
 
 
 class Moe(torch.nn.Module):
@@ -132,13 +133,7 @@ def timing(args):
 
 
 if __name__ == "__main__":
-    p = argparse.ArgumentParser()
-    p.add_argument("--check", nargs=4, metavar=("CKPT", "X", "Y", "LOSS_JSON"))
-    p.add_argument("--time", action="store_true")
+    p = cli.parser(["dense", "loop"])
     p.add_argument("--compile", action="store_true")
-    p.add_argument("--dispatch", default="dense", choices=["dense", "loop"])
-    for name, default in [("d", 32), ("T", 16), ("k", 2), ("width", 64), ("batch", 256),
-                          ("m", 8192), ("epochs", 2), ("threads", 2)]:
-        p.add_argument(f"--{name}", type=int, default=default)
     a = p.parse_args()
     check(a) if a.check else timing(a)
