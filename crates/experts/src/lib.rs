@@ -80,6 +80,13 @@ pub trait Expert<F: Float>: Send + Sync + std::fmt::Debug {
     fn params<'a>(&'a self, prefix: &str, out: &mut Vec<ParamRef<'a, F>>);
     /// Mutable parameters, same names and order as [`Expert::params`].
     fn params_mut<'a>(&'a mut self, prefix: &str, out: &mut Vec<ParamMut<'a, F>>);
+    /// Sets every gradient to zero (default: through [`Expert::params_mut`]; an expert may
+    /// override it to skip building the names).
+    fn zero_grad(&mut self) {
+        let mut params = Vec::new();
+        self.params_mut("", &mut params);
+        smoe_nn::zero_grads(&mut params);
+    }
     /// Training-progress hook, called before each optimiser step (default: nothing).
     fn on_progress(&mut self, _progress: &Progress) {}
     /// A boxed copy.

@@ -268,6 +268,18 @@ impl<F: Float> Expert<F> for MlpExpert<F> {
         }
     }
 
+    fn zero_grad(&mut self) {
+        for layer in &mut self.layers {
+            layer.weight_grad.fill(F::zero());
+            layer.bias_grad.fill(F::zero());
+        }
+        for act in &mut self.acts {
+            let mut params = Vec::new();
+            act.params_mut("", &mut params);
+            smoe_nn::zero_grads(&mut params);
+        }
+    }
+
     fn boxed_clone(&self) -> Box<dyn Expert<F>> {
         Box::new(self.clone())
     }

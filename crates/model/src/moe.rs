@@ -36,7 +36,7 @@ pub struct AuxGrad<'a, F> {
 
 /// Below this many multiply-adds in the expert layers of a batch, experts run one after the
 /// other: rayon's fork-join costs a few microseconds.
-const PARALLEL_MIN_WORK: usize = 1 << 20;
+const PARALLEL_MIN_WORK: usize = 1 << 17;
 
 /// Splits `buf` into the consecutive chunks `offsets[j]·scale .. offsets[j+1]·scale`.
 fn split_by_offsets<'a, T>(
@@ -485,7 +485,7 @@ impl<F: Float> SparseMoe<F> {
 
     /// Mutable form of [`SparseMoe::params`], same order.
     pub fn params_mut(&mut self) -> Vec<ParamMut<'_, F>> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(4 * self.experts.len() + 4);
         self.router.params_mut("router", &mut out);
         self.gate.params_mut("gate", &mut out);
         for (j, e) in self.experts.iter_mut().enumerate() {
@@ -496,7 +496,13 @@ impl<F: Float> SparseMoe<F> {
 
     /// Sets every gradient to zero.
     pub fn zero_grad(&mut self) {
-        zero_grads(&mut self.params_mut());
+        let mut shared = Vec::new();
+        self.router.params_mut("router", &mut shared);
+        self.gate.params_mut("gate", &mut shared);
+        zero_grads(&mut shared);
+        for e in &mut self.experts {
+            e.zero_grad();
+        }
     }
 
     /// Number of scalar parameters.

@@ -5,6 +5,7 @@ use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 /// The scalar type of every tensor in smoe: `f32` for training, `f64` for gradient checks.
 pub trait Float:
     num_traits::Float
+    + crate::simd::Lane
     + num_traits::FromPrimitive
     + ndarray::LinalgScalar
     + ndarray::ScalarOperand

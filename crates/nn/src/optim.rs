@@ -2,7 +2,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use pulp::Arch;
+use rayon::prelude::*;
+
 use crate::{Float, NnError, ParamMut, Result};
+
+/// From this many parameters on, Adam updates its tensors in parallel (each tensor's update is
+/// independent, so the result does not depend on the thread count).
+const ADAM_PARALLEL_MIN: usize = 1 << 16;
 
 /// One optimisation step over a parameter list, in the same order every call.
 pub trait Optimizer<F: Float> {
@@ -211,23 +218,34 @@ impl<F: Float> Optimizer<F> for Adam<F> {
         let eps = F::from_f64c(c.eps);
         let wd = F::from_f64c(c.weight_decay);
         let shrink = F::from_f64c(1.0 - c.lr * c.weight_decay);
-        for ((p, m), v) in params.iter_mut().zip(&mut self.m).zip(&mut self.v) {
-            for (((x, g), mi), vi) in p
-                .value
-                .iter_mut()
-                .zip(p.grad.iter())
-                .zip(m.iter_mut())
-                .zip(v.iter_mut())
-            {
-                let g = if c.decoupled {
-                    *x *= shrink;
-                    *g
-                } else {
-                    *g + wd * *x
-                };
-                *mi = b1 * *mi + one_b1 * g;
-                *vi = b2 * *vi + one_b2 * g * g;
-                *x -= step * *mi / (vi.sqrt() * inv_sqrt_bc2 + eps);
+        let k = AdamStep {
+            step,
+            inv_sqrt_bc2,
+            b1,
+            b2,
+            one_b1,
+            one_b2,
+            eps,
+            wd,
+            shrink,
+            decoupled: c.decoupled,
+        };
+        let update = |x: &mut [F], g: &[F], m: &mut [F], v: &mut [F]| {
+            Arch::new().dispatch(
+                #[inline(always)]
+                || adam_update(&k, x, g, m, v),
+            )
+        };
+        let total: usize = params.iter().map(|p| p.value.len()).sum();
+        if total >= ADAM_PARALLEL_MIN && rayon::current_num_threads() > 1 {
+            params
+                .par_iter_mut()
+                .zip(self.m.par_iter_mut())
+                .zip(self.v.par_iter_mut())
+                .for_each(|((p, m), v)| update(p.value, p.grad, m, v));
+        } else {
+            for ((p, m), v) in params.iter_mut().zip(&mut self.m).zip(&mut self.v) {
+                update(p.value, p.grad, m, v);
             }
         }
         Ok(())
@@ -237,6 +255,45 @@ impl<F: Float> Optimizer<F> for Adam<F> {
     }
     fn set_lr(&mut self, lr: f64) {
         self.cfg.lr = lr;
+    }
+}
+
+/// The constants of one Adam step, in `F`.
+#[derive(Clone, Copy)]
+struct AdamStep<F> {
+    step: F,
+    inv_sqrt_bc2: F,
+    b1: F,
+    b2: F,
+    one_b1: F,
+    one_b2: F,
+    eps: F,
+    wd: F,
+    shrink: F,
+    decoupled: bool,
+}
+
+/// One Adam update of one tensor (slices as arguments, so the compiler knows they do not
+/// alias and vectorises the loop).
+#[inline(always)]
+fn adam_update<F: Float>(k: &AdamStep<F>, x: &mut [F], g: &[F], m: &mut [F], v: &mut [F]) {
+    let n = x.len().min(g.len()).min(m.len()).min(v.len());
+    let (x, g, m, v) = (&mut x[..n], &g[..n], &mut m[..n], &mut v[..n]);
+    let k = *k;
+    if k.decoupled {
+        for (((x, g), mi), vi) in x.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            *x *= k.shrink;
+            *mi = k.b1 * *mi + k.one_b1 * *g;
+            *vi = k.b2 * *vi + k.one_b2 * *g * *g;
+            *x -= k.step * *mi / (vi.sqrt() * k.inv_sqrt_bc2 + k.eps);
+        }
+    } else {
+        for (((x, g), mi), vi) in x.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            let g = *g + k.wd * *x;
+            *mi = k.b1 * *mi + k.one_b1 * g;
+            *vi = k.b2 * *vi + k.one_b2 * g * g;
+            *x -= k.step * *mi / (vi.sqrt() * k.inv_sqrt_bc2 + k.eps);
+        }
     }
 }
 

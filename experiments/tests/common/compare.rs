@@ -97,6 +97,24 @@ pub fn leaves(v: &Value, at: String, out: &mut Vec<(String, Value)>) {
     }
 }
 
+/// Relative tolerance on numbers. The fixture was recorded before issue 15's kernels, whose
+/// fused multiply-adds round differently from the separate multiply and add before them, so
+/// f32 training differs in the last bits; the fixture runs are short and stay within this.
+pub const REL_TOL: f64 = 1e-5;
+
+/// Whether two numbers agree within [`REL_TOL`] (relative to the larger, or 1e-12 absolute).
+pub fn close(old: f64, new: f64) -> bool {
+    old == new || (old - new).abs() <= REL_TOL * old.abs().max(new.abs()) + 1e-12
+}
+
+/// Whether two JSON leaves agree: numbers within [`close`], everything else exactly.
+fn same_leaf(old: &Value, new: &Value) -> bool {
+    match (old.as_f64(), new.as_f64()) {
+        (Some(o), Some(n)) if old.is_number() && new.is_number() => close(o, n),
+        _ => old == new,
+    }
+}
+
 /// Parts of an old record that are allowed to differ.
 const SKIP: &[&str] = &["/timings", "/git_commit", "/config", "/smoe_version"];
 
@@ -123,7 +141,7 @@ pub fn compare_record(old: &Value, new: &smoe_train::RunRecord) -> (Vec<String>,
             Some(Issue12::Scaled(n, factor, _why)) => {
                 let new = scalars.get(&n).copied();
                 let ok = match (v.as_f64(), new) {
-                    (Some(o), Some(x)) => (o * factor - x).abs() <= 1e-12 * x.abs(),
+                    (Some(o), Some(x)) => close(o * factor, x),
                     (None, None) => v.is_null(),
                     _ => false,
                 };
@@ -133,7 +151,11 @@ pub fn compare_record(old: &Value, new: &smoe_train::RunRecord) -> (Vec<String>,
                 continue;
             }
             Some(Issue12::Moved(n)) => {
-                if scalars.get(&n).copied() != v.as_f64() {
+                let same = match (scalars.get(&n).copied(), v.as_f64()) {
+                    (Some(x), Some(o)) => close(o, x),
+                    (x, o) => x == o,
+                };
+                if !same {
                     diffs.push(format!(
                         "{ptr} (now {n}): old {v}, new {:?}",
                         scalars.get(&n)
@@ -144,14 +166,14 @@ pub fn compare_record(old: &Value, new: &smoe_train::RunRecord) -> (Vec<String>,
             None => {}
         }
         if let Some(nv) = new_json.pointer(&ptr) {
-            if nv != &v && !(ptr.ends_with("validity") && same_label(&v, nv)) {
+            if !(same_leaf(&v, nv) || ptr.ends_with("validity") && same_label(&v, nv)) {
                 diffs.push(format!("{ptr}: old {v}, new {nv}"));
             }
             continue;
         }
         let moved = bound_scalar_name(&ptr).and_then(|n| scalars.get(&n).map(|x| (n, *x)));
         match (moved, v.as_f64()) {
-            (Some((_, x)), Some(o)) if x == o => {}
+            (Some((_, x)), Some(o)) if close(o, x) => {}
             (Some((n, x)), _) => diffs.push(format!("{ptr} (now {n}): old {v}, new {x}")),
             (None, _) if ptr.starts_with("/bounds/") && !v.is_number() => {
                 // validity labels of the old nested structs: checked through the new list
