@@ -80,11 +80,16 @@ pub trait Expert<F: Float>: Send + Sync + std::fmt::Debug {
     fn params<'a>(&'a self, prefix: &str, out: &mut Vec<ParamRef<'a, F>>);
     /// Mutable parameters, same names and order as [`Expert::params`].
     fn params_mut<'a>(&'a mut self, prefix: &str, out: &mut Vec<ParamMut<'a, F>>);
-    /// Sets every gradient to zero (default: through [`Expert::params_mut`]; an expert may
-    /// override it to skip building the names).
+    /// The parameters of [`Expert::params_mut`] in the same order, for the optimiser's step,
+    /// which reads neither names nor shapes: an expert may leave them empty (as
+    /// [`ParamMut::unnamed`]) to skip building them every step (default: `params_mut("")`).
+    fn tensors_mut<'a>(&'a mut self, out: &mut Vec<ParamMut<'a, F>>) {
+        self.params_mut("", out);
+    }
+    /// Sets every gradient to zero (default: through [`Expert::tensors_mut`]).
     fn zero_grad(&mut self) {
         let mut params = Vec::new();
-        self.params_mut("", &mut params);
+        self.tensors_mut(&mut params);
         smoe_nn::zero_grads(&mut params);
     }
     /// Training-progress hook, called before each optimiser step (default: nothing).

@@ -268,15 +268,12 @@ impl<F: Float> Expert<F> for MlpExpert<F> {
         }
     }
 
-    fn zero_grad(&mut self) {
+    fn tensors_mut<'a>(&'a mut self, out: &mut Vec<ParamMut<'a, F>>) {
         for layer in &mut self.layers {
-            layer.weight_grad.fill(F::zero());
-            layer.bias_grad.fill(F::zero());
+            layer.tensors_mut(out);
         }
         for act in &mut self.acts {
-            let mut params = Vec::new();
-            act.params_mut("", &mut params);
-            smoe_nn::zero_grads(&mut params);
+            act.params_mut("", out);
         }
     }
 

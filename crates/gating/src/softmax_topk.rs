@@ -29,12 +29,12 @@ impl SoftmaxTopK {
 
 /// Row-wise softmax of `z [b, T]` (max-shifted).
 pub fn softmax_rows<F: Float>(z: ArrayView2<'_, F>) -> Array2<F> {
-    let mut p = z.to_owned();
-    for mut row in p.rows_mut() {
-        let max = row.iter().copied().fold(F::neg_infinity(), F::max);
-        row.mapv_inplace(|v| (v - max).exp());
-        let s: F = row.iter().copied().sum();
-        row.mapv_inplace(|v| v / s);
+    let mut p = z.as_standard_layout().into_owned();
+    let t = p.ncols();
+    if t > 0
+        && let Some(v) = p.as_slice_mut()
+    {
+        v.chunks_exact_mut(t).for_each(smoe_nn::softmax_in_place);
     }
     p
 }

@@ -7,8 +7,24 @@ use smoe_nn::Float;
 /// ties go to the lower index. Cost O(T k), which beats sorting for the small k of MoE.
 pub fn topk_indices<F: Float>(scores: &[F], out: &mut [usize]) {
     let k = out.len();
+    if k == 0 || scores.is_empty() {
+        return;
+    }
+    if k == 1 {
+        // argmax, the first of equal maxima: a conditional move per score, no branches
+        let mut best = 0;
+        for (i, &s) in scores.iter().enumerate().skip(1) {
+            best = if scores[best] < s { i } else { best };
+        }
+        out[0] = best;
+        return;
+    }
     let mut len = 0;
     for (i, &s) in scores.iter().enumerate() {
+        // the common case once the list is full: not above its last entry
+        if len == k && s.partial_cmp(&scores[out[k - 1]]) != Some(std::cmp::Ordering::Greater) {
+            continue;
+        }
         // position among the current top list: after every entry >= s (earlier index wins ties)
         let mut pos = len;
         while pos > 0 && scores[out[pos - 1]] < s {

@@ -106,13 +106,19 @@ pub trait Model<F: Float>: Send + Sync + std::fmt::Debug {
     fn params(&self) -> Vec<ParamRef<'_, F>>;
     /// Mutable form of [`Model::params`], same order.
     fn params_mut(&mut self) -> Vec<ParamMut<'_, F>>;
+    /// The parameters of [`Model::params_mut`] in the same order, for the optimiser's step and
+    /// gradient clipping, which read neither names nor shapes: a model may leave them empty to
+    /// skip building them every step (default: `params_mut()`).
+    fn tensors_mut(&mut self) -> Vec<ParamMut<'_, F>> {
+        self.params_mut()
+    }
     /// Training-progress hook, called before each optimiser step (default: nothing).
     fn on_progress(&mut self, _progress: &Progress) {}
     /// A boxed copy.
     fn boxed_clone(&self) -> Box<dyn Model<F>>;
     /// Sets every gradient to zero.
     fn zero_grad(&mut self) {
-        zero_grads(&mut self.params_mut());
+        zero_grads(&mut self.tensors_mut());
     }
     /// Number of scalar parameters.
     fn num_params(&self) -> usize {
@@ -155,6 +161,9 @@ impl<F: Float> Model<F> for SparseMoe<F> {
     }
     fn params_mut(&mut self) -> Vec<ParamMut<'_, F>> {
         SparseMoe::params_mut(self)
+    }
+    fn tensors_mut(&mut self) -> Vec<ParamMut<'_, F>> {
+        SparseMoe::tensors_mut(self)
     }
     fn on_progress(&mut self, progress: &Progress) {
         SparseMoe::on_progress(self, progress);

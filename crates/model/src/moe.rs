@@ -494,15 +494,22 @@ impl<F: Float> SparseMoe<F> {
         out
     }
 
+    /// [`SparseMoe::params_mut`] without the experts' names (see [`Model::tensors_mut`]).
+    ///
+    /// [`Model::tensors_mut`]: crate::Model::tensors_mut
+    pub fn tensors_mut(&mut self) -> Vec<ParamMut<'_, F>> {
+        let mut out = Vec::with_capacity(4 * self.experts.len() + 4);
+        self.router.params_mut("router", &mut out);
+        self.gate.params_mut("gate", &mut out);
+        for e in &mut self.experts {
+            e.tensors_mut(&mut out);
+        }
+        out
+    }
+
     /// Sets every gradient to zero.
     pub fn zero_grad(&mut self) {
-        let mut shared = Vec::new();
-        self.router.params_mut("router", &mut shared);
-        self.gate.params_mut("gate", &mut shared);
-        zero_grads(&mut shared);
-        for e in &mut self.experts {
-            e.zero_grad();
-        }
+        zero_grads(&mut self.tensors_mut());
     }
 
     /// Number of scalar parameters.

@@ -33,6 +33,9 @@ pub trait Float:
     fn write_le(self, out: &mut Vec<u8>);
     /// Reads one value from exactly [`Float::BYTES`] little-endian bytes.
     fn read_le(bytes: &[u8]) -> Self;
+    /// `x ↦ eˣ` over a slice, vectorised (within 2 ulp of the C library's `exp`; see
+    /// [`softmax_in_place`](crate::softmax_in_place) for the range).
+    fn exp_in_place(x: &mut [Self]);
 }
 
 impl Float for f32 {
@@ -52,6 +55,9 @@ impl Float for f32 {
         b.copy_from_slice(&bytes[..4]);
         f32::from_le_bytes(b)
     }
+    fn exp_in_place(x: &mut [Self]) {
+        crate::vexp::exp_f32(x);
+    }
 }
 
 impl Float for f64 {
@@ -70,5 +76,8 @@ impl Float for f64 {
         let mut b = [0u8; 8];
         b.copy_from_slice(&bytes[..8]);
         f64::from_le_bytes(b)
+    }
+    fn exp_in_place(x: &mut [Self]) {
+        crate::vexp::exp_f64(x);
     }
 }

@@ -17,6 +17,7 @@
 //! - [`ShapeError`]: the one shape error every crate wraps; [`TooLarge`] and [`check_elements`]:
 //!   the size cap ([`MAX_ELEMENTS`]) checked before any allocation sized by user input;
 //!   [`read_capped`]: the one reader of user files, their size checked first; [`ln_gamma`];
+//! - [`softmax_in_place`] and [`Float::exp_in_place`]: the vectorised exponential;
 //! - [`tagged`]: config kinds as tagged tables with a default `kind`.
 //!
 //! # Example
@@ -52,6 +53,7 @@ mod simd;
 mod size;
 mod special;
 pub mod tagged;
+mod vexp;
 
 pub use activation::{Activation, ActivationKind, Prelu, sigmoid};
 pub use error::NnError;
@@ -70,6 +72,7 @@ pub use simd::Lane;
 pub use size::{MAX_ELEMENTS, TooLarge, check_elements};
 pub use special::ln_gamma;
 pub use tagged::with_default_kind;
+pub use vexp::softmax_in_place;
 
 /// Result type of this crate.
 pub type Result<T> = std::result::Result<T, NnError>;

@@ -214,6 +214,19 @@ impl<F: Float> Linear<F> {
         });
     }
 
+    /// The weight then the bias, unnamed (as [`ParamMut::unnamed`]), in the order of
+    /// [`Linear::params_mut`].
+    pub fn tensors_mut<'a>(&'a mut self, out: &mut Vec<ParamMut<'a, F>>) {
+        out.push(ParamMut::unnamed(
+            self.weight.as_slice_mut().unwrap_or(&mut []),
+            self.weight_grad.as_slice_mut().unwrap_or(&mut []),
+        ));
+        out.push(ParamMut::unnamed(
+            self.bias.as_slice_mut().unwrap_or(&mut []),
+            self.bias_grad.as_slice_mut().unwrap_or(&mut []),
+        ));
+    }
+
     fn use_gemm(&self, n: usize) -> bool {
         n >= GEMM_MIN && self.d_out() >= GEMM_MIN && self.d_in() >= GEMM_MIN
     }

@@ -28,6 +28,19 @@ pub struct ParamMut<'a, F> {
     pub grad: &'a mut [F],
 }
 
+impl<'a, F> ParamMut<'a, F> {
+    /// A tensor without its name and shape, for code that only reads the values and gradients
+    /// (the optimiser's step): building it allocates nothing.
+    pub fn unnamed(value: &'a mut [F], grad: &'a mut [F]) -> Self {
+        Self {
+            name: String::new(),
+            shape: Vec::new(),
+            value,
+            grad,
+        }
+    }
+}
+
 /// Sets every gradient to zero.
 pub fn zero_grads<F: Float>(params: &mut [ParamMut<'_, F>]) {
     for p in params.iter_mut() {

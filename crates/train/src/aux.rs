@@ -35,9 +35,16 @@ pub fn balance<F: Float>(
     for &j in idx.iter() {
         frac[j] += 1.0 / (b * k).max(1) as f64;
     }
-    let pmean: Vec<f64> = (0..t)
-        .map(|j| p.column(j).sum() / b.max(1) as f64)
-        .collect();
+    // column sums in row order (each column summed first to last, as `column(j).sum()`)
+    let mut pmean = vec![0.0f64; t];
+    for row in p.rows() {
+        for (m, &v) in pmean.iter_mut().zip(row.iter()) {
+            *m += v;
+        }
+    }
+    for m in &mut pmean {
+        *m /= b.max(1) as f64;
+    }
     let value = alpha * t as f64 * frac.iter().zip(&pmean).map(|(f, p)| f * p).sum::<f64>();
     let scale = alpha * t as f64 / b.max(1) as f64;
     let mut dz = Array2::<F>::zeros((b, t));

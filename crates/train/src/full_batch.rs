@@ -215,7 +215,7 @@ fn run_adam(obj: &mut Objective<'_>, fb: &FullBatchConfig, x0: &[f64]) -> Result
         }
         lr = schedule.at(iterations);
         opt.set_lr(lr);
-        opt.step(&mut obj.model.params_mut())?;
+        opt.step(&mut obj.model.tensors_mut())?;
         iterations += 1;
     };
     Ok(Ended {

@@ -20,7 +20,7 @@ use crate::{
 
 /// Scales all gradients so their global L2 norm is at most `max_norm`; returns the norm before.
 fn clip_gradients(model: &mut dyn Model<f32>, max_norm: f64) -> f64 {
-    let mut params = model.params_mut();
+    let mut params = model.tensors_mut();
     let norm = params
         .iter()
         .flat_map(|p| p.grad.iter())
@@ -101,7 +101,7 @@ fn run_epoch(
         if cfg.train.clip_norm > 0.0 {
             clip_gradients(model, cfg.train.clip_norm);
         }
-        opt.step(&mut model.params_mut())?;
+        opt.step(&mut model.tensors_mut())?;
         sums.loss += v.loss;
         if let Some(e) = v.error {
             *sums.error.get_or_insert(0.0) += e;

@@ -215,13 +215,7 @@ impl<F: Float> SoftMoe<F> {
 /// (softmax over the slots, per token row) of `logits [b·m, n·p]`.
 fn softmaxes<F: Float>(logits: &Array2<F>, b: usize, m: usize) -> (Array2<F>, Array2<F>) {
     let np = logits.ncols();
-    let mut combine = logits.clone();
-    for mut row in combine.rows_mut() {
-        let max = row.iter().copied().fold(F::neg_infinity(), F::max);
-        row.mapv_inplace(|v| (v - max).exp());
-        let s: F = row.iter().copied().sum();
-        row.mapv_inplace(|v| v / s);
-    }
+    let combine = smoe_gating::softmax_rows(logits.view());
     let mut dispatch = logits.clone();
     for r in 0..b {
         for c in 0..np {
