@@ -1,5 +1,5 @@
-//! Small dense kernels: the affine layer's forward and backward for few rows, a dot product
-//! and an axpy.
+//! Small dense kernels: the affine layer's forward and backward for few rows, a dot product,
+//! a sum, a maximum and an axpy.
 //!
 //! The general matrix product (matrixmultiply, through ndarray) costs about a microsecond per
 //! call whatever the size and packs both operands, which dominates when an expert receives a
@@ -55,6 +55,41 @@ fn dot_plain<F: Float>(a: &[F], b: &[F]) -> F {
     let s01 = (acc[0] + acc[4]) + (acc[1] + acc[5]);
     let s23 = (acc[2] + acc[6]) + (acc[3] + acc[7]);
     (s01 + s23) + tail
+}
+
+/// `Σ a[i]` with eight interleaved partial sums, in the order of [`dot`] (deterministic, and
+/// eight independent addition chains instead of one).
+#[inline]
+pub fn sum<F: Float>(a: &[F]) -> F {
+    let mut acc = [F::zero(); LANES];
+    let mut chunks = a.chunks_exact(LANES);
+    for x in &mut chunks {
+        for l in 0..LANES {
+            acc[l] += x[l];
+        }
+    }
+    let tail = chunks.remainder().iter().fold(F::zero(), |t, &x| t + x);
+    let s01 = (acc[0] + acc[4]) + (acc[1] + acc[5]);
+    let s23 = (acc[2] + acc[6]) + (acc[3] + acc[7]);
+    (s01 + s23) + tail
+}
+
+/// `max_i a[i]` (`-inf` for an empty slice; NaN entries are skipped, as by `F::max`): eight
+/// running maxima, which gives the same result as one since the maximum is exact.
+#[inline]
+pub fn max<F: Float>(a: &[F]) -> F {
+    let mut acc = [F::neg_infinity(); LANES];
+    let mut chunks = a.chunks_exact(LANES);
+    for x in &mut chunks {
+        for l in 0..LANES {
+            acc[l] = acc[l].max(x[l]);
+        }
+    }
+    let m = chunks
+        .remainder()
+        .iter()
+        .fold(F::neg_infinity(), |m, &x| m.max(x));
+    acc.iter().fold(m, |m, &x| m.max(x))
 }
 
 /// `y[i] += alpha x[i]`.
@@ -323,6 +358,28 @@ fn micro<F: Float, S: Simd, const MP: usize, const KV: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sum_and_max_for_all_tails() {
+        for n in 0..40 {
+            // integers sum exactly in any order
+            let a: Vec<f32> = (0..n).map(|i| ((i * 7) % 11) as f32 - 5.0).collect();
+            assert_eq!(sum(&a), a.iter().sum::<f32>(), "n = {n}");
+            let want = a.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            assert_eq!(max(&a), want, "n = {n}");
+        }
+        assert_eq!(max::<f64>(&[f64::NAN, -3.0, f64::NAN]), -3.0);
+        // the fixed order: partial sums of lanes 0..8, then the tail
+        let a: Vec<f64> = (0..19).map(|i| 1.0 / (i as f64 + 1.0)).collect();
+        let mut acc = [0.0; 8];
+        for (i, v) in a[..16].iter().enumerate() {
+            acc[i % 8] += v;
+        }
+        let want = (((acc[0] + acc[4]) + (acc[1] + acc[5]))
+            + ((acc[2] + acc[6]) + (acc[3] + acc[7])))
+            + ((0.0 + a[16]) + a[17] + a[18]);
+        assert_eq!(sum(&a).to_bits(), want.to_bits());
+    }
 
     #[test]
     fn dot_matches_naive_for_all_tails() {

@@ -17,15 +17,15 @@ use pulp::Arch;
 use crate::Float;
 
 /// `row ↦ softmax(row)` in place: `e^(v − max) / Σ e^(v − max)`, the exponentials by
-/// [`Float::exp_in_place`]. Exact to a few ulp; entries more than about 87 (f32) or 708 (f64)
+/// [`Float::exp_in_place`], the sum by [`crate::kernels::sum`]. Exact to a few ulp; entries more than about 87 (f32) or 708 (f64)
 /// below the maximum become 0. An empty row stays empty.
 pub fn softmax_in_place<F: Float>(row: &mut [F]) {
-    let max = row.iter().copied().fold(F::neg_infinity(), F::max);
+    let max = crate::kernels::max(row);
     for v in row.iter_mut() {
         *v -= max;
     }
     F::exp_in_place(row);
-    let s: F = row.iter().copied().sum();
+    let s = crate::kernels::sum(row);
     for v in row.iter_mut() {
         *v /= s;
     }

@@ -9,6 +9,7 @@
 
 use ndarray::{Array2, ArrayView2};
 use smoe_nn::Float;
+use smoe_nn::kernels::dot;
 
 /// The balance-loss convention, written into every run record.
 pub const BALANCE_CONVENTION: &str = "switch: alpha*T*sum_j frac_j*P_j; frac_j over all k slots / (b*k), P_j = batch mean of full softmax(z)_j; equals alpha at perfect balance";
@@ -49,7 +50,9 @@ pub fn balance<F: Float>(
     let scale = alpha * t as f64 / b.max(1) as f64;
     let mut dz = Array2::<F>::zeros((b, t));
     for (prow, mut drow) in p.rows().into_iter().zip(dz.rows_mut()) {
-        let s: f64 = prow.iter().zip(&frac).map(|(p, f)| p * f).sum();
+        let s = prow
+            .as_slice()
+            .map_or_else(|| prow.dot(&ndarray::aview1(&frac)), |r| dot(r, &frac));
         for ((d, &pi), &fi) in drow.iter_mut().zip(prow.iter()).zip(&frac) {
             *d = F::from_f64c(scale * pi * (fi - s));
         }
