@@ -19,6 +19,10 @@ pub fn topk_indices<F: Float>(scores: &[F], out: &mut [usize]) {
         out[0] = best;
         return;
     }
+    if k == 2 && scores.len() >= 2 {
+        top2(scores, out);
+        return;
+    }
     let mut len = 0;
     for (i, &s) in scores.iter().enumerate() {
         // the common case once the list is full: not above its last entry
@@ -44,6 +48,27 @@ pub fn topk_indices<F: Float>(scores: &[F], out: &mut [usize]) {
             len += 1;
         }
     }
+}
+
+/// [`topk_indices`] for k = 2 and at least two scores, the two best kept in registers.
+fn top2<F: Float>(scores: &[F], out: &mut [usize]) {
+    let (mut i1, mut v1, mut i2, mut v2) = if scores[0] < scores[1] {
+        (1, scores[1], 0, scores[0])
+    } else {
+        (0, scores[0], 1, scores[1])
+    };
+    for (i, &s) in scores.iter().enumerate().skip(2) {
+        if v2 < s {
+            if v1 < s {
+                (i2, v2) = (i1, v1);
+                (i1, v1) = (i, s);
+            } else {
+                (i2, v2) = (i, s);
+            }
+        }
+    }
+    out[0] = i1;
+    out[1] = i2;
 }
 
 /// Top-k of every row of `scores [b, T]` as `[b, k]`.
@@ -84,6 +109,20 @@ mod tests {
             let k = kk.min(scores.len());
             let mut order: Vec<usize> = (0..scores.len()).collect();
             // stable sort by descending score keeps lower indices first on ties
+            order.sort_by(|&a, &b| scores[b].partial_cmp(&scores[a]).unwrap_or(std::cmp::Ordering::Equal));
+            let mut out = vec![0; k];
+            topk_indices(&scores, &mut out);
+            prop_assert_eq!(&out[..], &order[..k]);
+        }
+
+        #[test]
+        fn the_k1_and_k2_paths_match_the_general_one(
+            v in proptest::collection::vec(-2i32..2, 1..24),
+            k in 1usize..=2,
+        ) {
+            let scores: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+            let k = k.min(scores.len());
+            let mut order: Vec<usize> = (0..scores.len()).collect();
             order.sort_by(|&a, &b| scores[b].partial_cmp(&scores[a]).unwrap_or(std::cmp::Ordering::Equal));
             let mut out = vec![0; k];
             topk_indices(&scores, &mut out);

@@ -102,6 +102,14 @@ pub trait Model<F: Float>: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// No forward pass before it; wrong shapes.
     fn backward(&mut self, df: ArrayView1<'_, F>, aux: AuxGrad<'_, F>) -> Result<Array2<F>>;
+    /// As [`Model::backward`] without `dL/dx`, which training does not use: a model may skip
+    /// computing it; the parameter gradients must be the same bits (default: `backward`).
+    ///
+    /// # Errors
+    /// As [`Model::backward`].
+    fn backward_params(&mut self, df: ArrayView1<'_, F>, aux: AuxGrad<'_, F>) -> Result<()> {
+        self.backward(df, aux).map(|_| ())
+    }
     /// Every parameter with its gradient, named in PyTorch's layout.
     fn params(&self) -> Vec<ParamRef<'_, F>>;
     /// Mutable form of [`Model::params`], same order.
@@ -155,6 +163,9 @@ impl<F: Float> Model<F> for SparseMoe<F> {
     }
     fn backward(&mut self, df: ArrayView1<'_, F>, aux: AuxGrad<'_, F>) -> Result<Array2<F>> {
         self.backward_with_aux(df, aux)
+    }
+    fn backward_params(&mut self, df: ArrayView1<'_, F>, aux: AuxGrad<'_, F>) -> Result<()> {
+        SparseMoe::backward_params(self, df, aux)
     }
     fn params(&self) -> Vec<ParamRef<'_, F>> {
         SparseMoe::params(self)

@@ -363,6 +363,26 @@ impl<F: Float> SparseMoe<F> {
         df: ArrayView1<'_, F>,
         aux: AuxGrad<'_, F>,
     ) -> Result<Array2<F>> {
+        let dx = self.backward_inner(df, aux, true)?;
+        Ok(dx.unwrap_or_else(|| Array2::zeros((df.len(), self.d))))
+    }
+
+    /// As [`SparseMoe::backward_with_aux`] without `dL/dx`: the parameter gradients only (the
+    /// same bits), skipping the experts' input gradients and their scatter.
+    ///
+    /// # Errors
+    /// As [`SparseMoe::backward_with_aux`].
+    pub fn backward_params(&mut self, df: ArrayView1<'_, F>, aux: AuxGrad<'_, F>) -> Result<()> {
+        self.backward_inner(df, aux, false).map(|_| ())
+    }
+
+    /// The backward pass; `dL/dx` only when `want_dx`.
+    fn backward_inner(
+        &mut self,
+        df: ArrayView1<'_, F>,
+        aux: AuxGrad<'_, F>,
+        want_dx: bool,
+    ) -> Result<Option<Array2<F>>> {
         let dlogits = aux.dlogits;
         let cache = self.cache.take().ok_or(ModelError::NoForward)?;
         let b = cache.x.nrows();
@@ -413,7 +433,7 @@ impl<F: Float> SparseMoe<F> {
             }
         }
         let d = self.d;
-        let mut dxs = Array2::zeros((n, d));
+        let mut dxs = Array2::zeros(if want_dx { (n, d) } else { (0, d) });
         let parallel = self.parallel(n);
         let xs_ref = &xs;
         let offsets = &plan.offsets;
@@ -427,6 +447,9 @@ impl<F: Float> SparseMoe<F> {
                 return Ok(());
             }
             let xj = xs_ref.slice(s![offsets[j]..offsets[j + 1], ..]);
+            if !want_dx {
+                return Ok(expert.backward(xj, tape, dy, None)?);
+            }
             let len = dxj.len();
             let dxj = ArrayViewMut2::from_shape((dy.len(), d), dxj).map_err(|_| {
                 ModelError::from(smoe_nn::ShapeError {
@@ -438,7 +461,11 @@ impl<F: Float> SparseMoe<F> {
             Ok(expert.backward(xj, tape, dy, Some(dxj))?)
         };
         let dy_chunks = split_by_offsets(&mut dys, offsets, 1);
-        let dx_chunks = split_by_offsets(dxs.as_slice_mut().unwrap_or(&mut []), offsets, d);
+        let dx_chunks = split_by_offsets(
+            dxs.as_slice_mut().unwrap_or(&mut []),
+            offsets,
+            if want_dx { d } else { 0 },
+        );
         if parallel {
             self.experts
                 .par_iter_mut()
@@ -456,8 +483,6 @@ impl<F: Float> SparseMoe<F> {
                 .enumerate()
                 .try_for_each(|(j, (((e, t), dy), dxj))| back_one(j, e, t, dy, dxj))?;
         }
-        let mut dx = Array2::zeros(x.dim());
-        scatter_add_rows(&dxs, &plan.pos, &mut dx);
         let gg = self
             .gate
             .backward(x.view(), logits.view(), &routing, dw.view())?;
@@ -465,11 +490,17 @@ impl<F: Float> SparseMoe<F> {
         if let Some(extra) = dlogits {
             dz += &extra;
         }
-        dx += &self.router.backward(x.view(), dz.view())?;
+        let router_dx = self.router.backward(x.view(), dz.view())?;
+        if !want_dx {
+            return Ok(None);
+        }
+        let mut dx = Array2::zeros(x.dim());
+        scatter_add_rows(&dxs, &plan.pos, &mut dx);
+        dx += &router_dx;
         if let Some(gdx) = gg.dx {
             dx += &gdx;
         }
-        Ok(dx)
+        Ok(Some(dx))
     }
 
     /// Every parameter with its gradient: `router.*`, `gate.*`, `experts.{j}.*`.

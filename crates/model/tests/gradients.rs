@@ -429,3 +429,40 @@ fn router_gradient_at_k1_is_as_declared() {
     }
     assert!(checked >= 4, "{checked}");
 }
+
+/// `backward_params` (training's backward, without `dL/dx`) leaves the same gradient bits as
+/// `backward`, with auxiliary gradients on the weights and logits, for every catalogue model.
+#[test]
+fn backward_params_gives_the_gradients_of_backward() {
+    for cfg in ModelConfig::examples() {
+        let tag = describe_model(&cfg);
+        let mut r = rng(&format!("{tag}/params-only"));
+        let x = normal(B, D, &mut r);
+        let c = uniform(B, &mut r);
+        let mut grads = Vec::new();
+        for params_only in [false, true] {
+            let mut m = build_model::<f64>(&cfg, D, 5).expect("model");
+            m.zero_grad();
+            let out = m.forward(x.view(), false).expect("forward");
+            // auxiliary gradients on the routing of top-k models (soft MoE takes none)
+            let dz = out.top_k().map(|r| r.logits.mapv(|v| 0.1 * v));
+            let dw = out.top_k().map(|r| r.routing.weight.mapv(|v| 0.3 - v));
+            let aux = AuxGrad {
+                dweight: dw.as_ref().map(|g| g.view()),
+                dlogits: dz.as_ref().map(|g| g.view()),
+            };
+            if params_only {
+                m.backward_params(c.view(), aux).expect("backward_params");
+            } else {
+                m.backward(c.view(), aux).expect("backward");
+            }
+            grads.push(grad_vector(&m.params()));
+        }
+        assert!(grads[0].iter().any(|g| *g != 0.0), "{tag}: no gradient");
+        let same = grads[0]
+            .iter()
+            .zip(&grads[1])
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(same, "{tag}: backward_params differs from backward");
+    }
+}

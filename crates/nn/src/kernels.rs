@@ -3,8 +3,8 @@
 //!
 //! The general matrix product (matrixmultiply, through ndarray) costs about a microsecond per
 //! call whatever the size and packs both operands, which dominates when an expert receives a
-//! handful of rows. These kernels run under [`pulp::Arch::dispatch`] (AVX2 + FMA where the
-//! CPU has it) and keep their accumulators in registers:
+//! handful of rows. These kernels run under [`pulp::Arch::dispatch`] (AVX-512 or AVX2 + FMA
+//! where the CPU has it) and keep their accumulators in registers:
 //! - [`affine_rows`] packs up to one vector of rows transposed and runs 8 outputs × one vector
 //!   of rows per micro-tile;
 //! - [`affine_rows_backward`] computes `dW += dyᵀ x` and `dx = dy W` as row-major rank-n

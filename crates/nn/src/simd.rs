@@ -1,6 +1,6 @@
 //! The SIMD operations the kernels need, for `f32` and `f64`, over pulp's vector types: the
-//! kernels run under [`pulp::Arch::dispatch`], which picks AVX2 + FMA at run time where the CPU
-//! has it and scalar code otherwise. Every operation is exact IEEE arithmetic (the fused
+//! kernels run under [`pulp::Arch::dispatch`], which picks AVX-512 (pulp's x86-v4) or
+//! AVX2 + FMA at run time where the CPU has it and scalar code otherwise. Every operation is exact IEEE arithmetic (the fused
 //! multiply-add included, in software where the CPU lacks it), so a kernel whose lanes never
 //! mix gives the same bits on every instruction set.
 

@@ -115,7 +115,7 @@ pub(crate) fn forward_backward(
             *g *= weight;
         }
     }
-    model.backward(
+    model.backward_params(
         df.view(),
         AuxGrad {
             dweight: dweight.as_ref().map(|g| g.view()),
