@@ -30,10 +30,20 @@ const MR: usize = 8;
 /// `a` and `b` have the same length; extra entries of the longer one are ignored.
 #[inline]
 pub fn dot<F: Float>(a: &[F], b: &[F]) -> F {
-    Arch::new().dispatch(
-        #[inline(always)]
-        || dot_plain(a, b),
-    )
+    Arch::new().dispatch(DotOp(a, b))
+}
+
+/// [`dot_plain`] as a pulp operation (a named type, which pulp inlines into its
+/// target-feature wrapper; its closure form was left out of line in pulp 0.22).
+struct DotOp<'a, F>(&'a [F], &'a [F]);
+
+impl<F: Float> WithSimd for DotOp<'_, F> {
+    type Output = F;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _: S) -> F {
+        dot_plain(self.0, self.1)
+    }
 }
 
 #[inline(always)]
@@ -95,14 +105,25 @@ pub fn max<F: Float>(a: &[F]) -> F {
 /// `y[i] += alpha x[i]`.
 #[inline]
 pub fn axpy<F: Float>(alpha: F, x: &[F], y: &mut [F]) {
-    Arch::new().dispatch(
-        #[inline(always)]
-        || {
-            for (yi, xi) in y.iter_mut().zip(x) {
-                *yi += alpha * *xi;
-            }
-        },
-    )
+    Arch::new().dispatch(AxpyOp { alpha, x, y })
+}
+
+/// The operands of [`axpy`], as a pulp operation.
+struct AxpyOp<'a, F> {
+    alpha: F,
+    x: &'a [F],
+    y: &'a mut [F],
+}
+
+impl<F: Float> WithSimd for AxpyOp<'_, F> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _: S) {
+        for (yi, xi) in self.y.iter_mut().zip(self.x) {
+            *yi += self.alpha * *xi;
+        }
+    }
 }
 
 /// `out[r, o] = bias[o] + Σ_i x[r, i] w[o, i]` for row-major `x [n, d_in]`, `w [d_out, d_in]`,

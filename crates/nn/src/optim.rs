@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use pulp::Arch;
+use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
 use crate::{Float, NnError, ParamMut, Result};
@@ -231,10 +231,7 @@ impl<F: Float> Optimizer<F> for Adam<F> {
             decoupled: c.decoupled,
         };
         let update = |x: &mut [F], g: &[F], m: &mut [F], v: &mut [F]| {
-            Arch::new().dispatch(
-                #[inline(always)]
-                || adam_update(&k, x, g, m, v),
-            )
+            Arch::new().dispatch(AdamOp { k: &k, x, g, m, v })
         };
         let total: usize = params.iter().map(|p| p.value.len()).sum();
         if total >= ADAM_PARALLEL_MIN && rayon::current_num_threads() > 1 {
@@ -271,6 +268,26 @@ struct AdamStep<F> {
     wd: F,
     shrink: F,
     decoupled: bool,
+}
+
+/// [`adam_update`] as a pulp operation: a named type, whose body pulp inlines into its
+/// target-feature wrapper (the closure form of `dispatch` was left out of line in pulp 0.22
+/// and ran as SSE code).
+struct AdamOp<'a, F> {
+    k: &'a AdamStep<F>,
+    x: &'a mut [F],
+    g: &'a [F],
+    m: &'a mut [F],
+    v: &'a mut [F],
+}
+
+impl<F: Float> WithSimd for AdamOp<'_, F> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _: S) {
+        adam_update(self.k, self.x, self.g, self.m, self.v);
+    }
 }
 
 /// One Adam update of one tensor (slices as arguments, so the compiler knows they do not
