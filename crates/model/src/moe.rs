@@ -3,7 +3,7 @@ use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use smoe_experts::{Expert, Tape, build_experts};
 use smoe_gating::{Gate, Routing, build_gate};
-use smoe_nn::{Float, ParamMut, ParamRef, SmoeRng, select_rows, stream_rng, zero_grads};
+use smoe_nn::{Float, ParamMut, ParamRef, SmoeRng, stream_rng, zero_grads};
 use smoe_router::{Router, build_router};
 
 use crate::dispatch::DROPPED;
@@ -53,8 +53,21 @@ fn split_by_offsets<'a, T>(
     out
 }
 
+/// `out[p] = x[rows[p]]`: the rows of each expert's group, contiguous, `[rows.len(), d]`.
+fn gather_rows<F: Float>(x: ArrayView2<'_, F>, rows: &[usize]) -> Array2<F> {
+    let d = x.ncols();
+    let mut out = Array2::zeros((rows.len(), d));
+    let x = x.as_standard_layout();
+    if let (Some(src), Some(dst)) = (x.as_slice(), out.as_slice_mut()) {
+        for (o, &r) in dst.chunks_exact_mut(d.max(1)).zip(rows) {
+            o.copy_from_slice(&src[r * d..(r + 1) * d]);
+        }
+    }
+    out
+}
+
 /// `dx[r] += dxs[pos[r, s]]` for every kept slot, in slot order (the inverse of
-/// [`select_rows`]).
+/// [`gather_rows`]).
 fn scatter_add_rows<F: Float>(dxs: &Array2<F>, pos: &Array2<usize>, dx: &mut Array2<F>) {
     let d = dx.ncols();
     if let (Some(src), Some(dst)) = (dxs.as_slice(), dx.as_slice_mut()) {
@@ -264,7 +277,7 @@ impl<F: Float> SparseMoe<F> {
     ) -> Result<(MoeOutput<F>, Option<Cache<F>>)> {
         let (logits, routing, plan) = self.route(x, noise)?;
         let n = plan.rows.len();
-        let xs = select_rows(x, &plan.rows);
+        let xs = gather_rows(x, &plan.rows);
         let mut ys = vec![F::zero(); n];
         let parallel = self.parallel(n);
         let run_one = |j: usize, expert: &dyn Expert<F>, y: &mut [F]| -> Result<Tape<F>> {

@@ -62,12 +62,6 @@ fn dot_plain<F: Float>(a: &[F], b: &[F]) -> F {
     for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
         tail += *x * *y;
     }
-    combine(acc, tail)
-}
-
-/// The eight partial sums of [`dot`] and [`sum`] and the tail, in their fixed order.
-#[inline(always)]
-fn combine<F: Float>(acc: [F; LANES], tail: F) -> F {
     let s01 = (acc[0] + acc[4]) + (acc[1] + acc[5]);
     let s23 = (acc[2] + acc[6]) + (acc[3] + acc[7]);
     (s01 + s23) + tail
@@ -85,7 +79,9 @@ pub fn sum<F: Float>(a: &[F]) -> F {
         }
     }
     let tail = chunks.remainder().iter().fold(F::zero(), |t, &x| t + x);
-    combine(acc, tail)
+    let s01 = (acc[0] + acc[4]) + (acc[1] + acc[5]);
+    let s23 = (acc[2] + acc[6]) + (acc[3] + acc[7]);
+    (s01 + s23) + tail
 }
 
 /// `max_i a[i]` (`-inf` for an empty slice; NaN entries are skipped, as by `F::max`): eight
@@ -136,22 +132,13 @@ pub fn affine_rows<F: Float>(x: &[F], w: &[F], bias: &[F], d_in: usize, out: &mu
     if d_in == 0 || bias.is_empty() || w.len() < bias.len() * d_in {
         return;
     }
-    let op = Affine {
+    Arch::new().dispatch(Affine {
         x,
         w,
         bias,
         d_in,
         out,
-    };
-    // the lanes are rows: up to 8 rows fill a 256-bit vector better than a 512-bit one, and
-    // give the same bits (each output is one fused multiply-add chain at every width)
-    #[cfg(target_arch = "x86_64")]
-    if x.len() / d_in <= 8
-        && let Some(v3) = pulp::x86::V3::try_new()
-    {
-        return Simd::vectorize(v3, op);
-    }
-    Arch::new().dispatch(op)
+    })
 }
 
 /// The operands of [`affine_rows`], as a pulp operation.

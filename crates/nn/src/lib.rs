@@ -18,7 +18,6 @@
 //!   the size cap ([`MAX_ELEMENTS`]) checked before any allocation sized by user input;
 //!   [`read_capped`]: the one reader of user files, their size checked first; [`ln_gamma`];
 //! - [`softmax_in_place`] and [`Float::exp_in_place`]: the vectorised exponential;
-//!   [`select_rows`]: the row gather of mini-batches and expert groups;
 //! - [`tagged`]: config kinds as tagged tables with a default `kind`.
 //!
 //! # Example
@@ -49,7 +48,6 @@ mod linear;
 mod optim;
 mod param;
 mod progress;
-mod rows;
 mod shape;
 mod simd;
 mod size;
@@ -69,7 +67,6 @@ pub use linear::Linear;
 pub use optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 pub use param::{ParamMut, ParamRef, grad_vector, param_vector, set_param_vector, zero_grads};
 pub use progress::Progress;
-pub use rows::select_rows;
 pub use shape::{ShapeError, ZeroDim};
 pub use simd::Lane;
 pub use size::{MAX_ELEMENTS, TooLarge, check_elements};

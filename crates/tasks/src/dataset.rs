@@ -173,7 +173,7 @@ impl<F: Float> Dataset<F> {
     /// If an index is not below `len()` (as `ndarray`'s `select` does).
     pub fn select(&self, rows: &[usize]) -> Self {
         Self {
-            x: smoe_nn::select_rows(self.x.view(), rows),
+            x: self.x.select(Axis(0), rows),
             y: self.y.select(Axis(0), rows),
             groups: self
                 .groups

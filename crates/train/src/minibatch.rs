@@ -3,9 +3,10 @@
 
 use std::time::Instant;
 
+use ndarray::Axis;
 use rand::seq::SliceRandom;
 use smoe_model::Model;
-use smoe_nn::{Optimizer, Progress, param_vector, select_rows, set_param_vector, stream_rng};
+use smoe_nn::{Optimizer, Progress, param_vector, set_param_vector, stream_rng};
 use smoe_tasks::{Dataset, Task};
 
 use crate::loss::Loss;
@@ -83,7 +84,7 @@ fn run_epoch(
         if *step >= ctx.schedule.total {
             break;
         }
-        let xb = select_rows(data.x.view(), batch);
+        let xb = data.x.select(Axis(0), batch);
         let yb: Vec<f32> = batch.iter().map(|&i| data.y[i]).collect();
         let lr = ctx.schedule.at(*step);
         opt.set_lr(lr);
